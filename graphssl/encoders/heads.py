@@ -1,0 +1,54 @@
+"""Projection and prediction heads used by contrastive and bootstrap methods."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+from torch_geometric.nn import MLP
+
+
+class ProjectionHead(nn.Module):
+    r"""An MLP ``[N, in_channels] -> [N, out_channels]`` with a plain last layer.
+
+    GRACE's head is ``ProjectionHead(d, d_proj, d, act="elu")`` (Linear, ELU, Linear).
+
+    Args:
+        in_channels: input size.
+        hidden_channels: hidden width.
+        out_channels: output size.
+        num_layers: number of linear layers (>= 1).
+        act: activation between layers.
+        norm: optional normalisation between layers (e.g. ``"batch_norm"`` for BGRL).
+        dropout: dropout between layers.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        hidden_channels: int,
+        out_channels: int,
+        num_layers: int = 2,
+        act: str | None = "elu",
+        norm: str | None = None,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be >= 1 (got {num_layers})")
+        if num_layers == 1:
+            self.mlp: nn.Module = nn.Linear(in_channels, out_channels)
+        else:
+            self.mlp = MLP(
+                in_channels=in_channels,
+                hidden_channels=hidden_channels,
+                out_channels=out_channels,
+                num_layers=num_layers,
+                act=act,
+                norm=norm,
+                dropout=dropout,
+            )
+
+    def reset_parameters(self) -> None:
+        self.mlp.reset_parameters()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.mlp(x)

@@ -1,0 +1,112 @@
+"""Node-level GNN encoders built on :mod:`torch_geometric.nn.models`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor, nn
+from torch_geometric.nn.models import GAT, GCN, GIN, GraphSAGE
+
+_MODELS = {"gcn": GCN, "gat": GAT, "sage": GraphSAGE, "graphsage": GraphSAGE, "gin": GIN}
+
+
+class NodeEncoder(nn.Module):
+    r"""A stack of message-passing layers mapping node features to node embeddings.
+
+    A thin wrapper around PyG's :class:`~torch_geometric.nn.models.BasicGNN` models
+    (GCN, GAT, GraphSAGE, GIN) that follows graphssl's encoder contract
+    ``forward(x, edge_index, edge_attr=None, batch=None) -> [num_nodes, out_channels]``
+    and can apply the activation after the last layer too, as GRACE, GCA and DGI do.
+
+    Args:
+        conv: ``"gcn"``, ``"gat"``, ``"sage"`` or ``"gin"``.
+        in_channels: input feature size.
+        hidden_channels: width of the hidden layers.
+        out_channels: embedding size (default: ``hidden_channels``).
+        num_layers: number of message-passing layers.
+        act: activation (name or module), e.g. ``"relu"``, ``"prelu"``.
+        act_last: also apply the activation (and norm) after the last layer.
+        norm: optional normalisation between layers (``"batch_norm"``, ...).
+        dropout: dropout between layers.
+        **kwargs: passed to the PyG model and its layers (e.g. ``heads=4`` for GAT,
+            ``edge_dim`` for GAT with edge features, ``cached`` for GCN).
+
+    Edge features are passed to layers that accept them (GAT with ``edge_dim``); other
+    layers ignore ``edge_attr``.
+    """
+
+    def __init__(
+        self,
+        conv: str,
+        in_channels: int,
+        hidden_channels: int,
+        out_channels: int | None = None,
+        num_layers: int = 2,
+        act: str | nn.Module | None = "relu",
+        act_last: bool = False,
+        norm: str | None = None,
+        dropout: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__()
+        key = conv.lower()
+        if key not in _MODELS:
+            raise ValueError(f"Unknown conv '{conv}'; choose one of {sorted(set(_MODELS))}")
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be >= 1 (got {num_layers})")
+        self.conv = key
+        self.in_channels = in_channels
+        self.out_channels = out_channels or hidden_channels
+        self.act_last = act_last
+        self.gnn = _MODELS[key](
+            in_channels,
+            hidden_channels,
+            num_layers,
+            out_channels=self.out_channels,
+            act=act,
+            norm=norm,
+            dropout=dropout,
+            **kwargs,
+        )
+        self.last_norm = None
+        if act_last and norm is not None:
+            from torch_geometric.nn.resolver import normalization_resolver
+
+            self.last_norm = normalization_resolver(norm, self.out_channels)
+
+    def reset_parameters(self) -> None:
+        self.gnn.reset_parameters()
+        if self.last_norm is not None and hasattr(self.last_norm, "reset_parameters"):
+            self.last_norm.reset_parameters()
+
+    def forward(
+        self,
+        x: Tensor,
+        edge_index: Tensor,
+        edge_attr: Tensor | None = None,
+        batch: Tensor | None = None,
+    ) -> Tensor:
+        """Returns node embeddings ``[num_nodes, out_channels]``."""
+        if not self.gnn.supports_edge_attr:
+            edge_attr = None
+        x = self.gnn(x, edge_index, edge_attr=edge_attr, batch=batch)
+        if self.act_last:
+            if self.last_norm is not None:
+                x = self.last_norm(x)
+            if self.gnn.act is not None:
+                x = self.gnn.act(x)
+        return x
+
+    def __repr__(self) -> str:
+        return (
+            f"{self.__class__.__name__}({self.conv}, {self.in_channels}, {self.out_channels}, "
+            f"num_layers={self.gnn.num_layers}, act_last={self.act_last})"
+        )
+
+
+def num_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters of ``module``."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+__all__ = ["NodeEncoder", "num_parameters"]

@@ -1,0 +1,1 @@
+"""Pretext tasks that make targets from the data itself (see the design)."""

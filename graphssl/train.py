@@ -1,0 +1,221 @@
+"""The pretraining loop: device, seeding, optimiser, progress, evaluation, checkpoint/resume."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch_geometric.data import Data
+from tqdm.auto import tqdm
+
+from graphssl.data import validate
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` is CUDA when available, else CPU; anything else is passed to torch."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device '{device}' was asked for but CUDA is not available")
+    return dev
+
+
+def seed_everything(seed: int) -> None:
+    """Seeds Python, NumPy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _rng_state() -> dict[str, Any]:
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
+    """Writes ``state`` with :func:`torch.save` atomically (temp file + rename), so a crash
+    mid-write never leaves a truncated checkpoint behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
+    """Loads a checkpoint written by :func:`save_checkpoint` (``weights_only=True``)."""
+    return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def make_optimizer(
+    params: Iterable[nn.Parameter], name: str = "adam", lr: float = 1e-3, weight_decay: float = 0.0
+) -> torch.optim.Optimizer:
+    """``"adam"``, ``"adamw"`` or ``"sgd"``."""
+    name = name.lower()
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, momentum=0.9)
+    raise ValueError(f"Unknown optimizer '{name}'; choose adam, adamw or sgd")
+
+
+def _steps(data: Data | Iterable[Data]) -> Iterable[Data]:
+    return [data] if isinstance(data, Data) else data
+
+
+def pretrain(
+    method: nn.Module,
+    data: Data | Iterable[Data],
+    *,
+    epochs: int,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    optimizer: str = "adam",
+    device: str | torch.device = "auto",
+    seed: int | None = None,
+    eval_every: int = 0,
+    eval_fn: Callable[[nn.Module], dict[str, float]] | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int = 0,
+    resume: bool = False,
+    progress: bool = True,
+) -> list[dict[str, float]]:
+    r"""Trains ``method`` without labels for ``epochs`` epochs.
+
+    One epoch is one step on ``data`` when it is a single graph (full batch), or one pass
+    over it when it is an iterable of batches (e.g. a ``DataLoader``). Each step calls
+    ``method.loss(batch)``, backpropagates, steps the optimiser and then ``method.update()``
+    when the method has one (EMA targets).
+
+    Args:
+        method: a graphssl method (``loss(batch) -> Tensor``, optional ``update()``).
+        data: a graph or an iterable of batches; moved to ``device`` step by step.
+        epochs: number of epochs.
+        lr, weight_decay, optimizer: the optimiser.
+        device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+        seed: seeds Python, NumPy and torch first (``None`` leaves the RNGs as they are).
+        eval_every: call ``eval_fn(method)`` every this many epochs (and after the last);
+            its returned metrics are added to the history.
+        checkpoint: path of a checkpoint file written every ``checkpoint_every`` epochs and
+            at the end (atomic write).
+        resume: continue from ``checkpoint`` when it exists (model, optimiser, RNG state and
+            history are restored, so the result equals an uninterrupted run).
+        progress: show a progress bar with the loss.
+
+    Returns:
+        The history: one dict per epoch with ``epoch``, ``loss``, ``time`` and any metrics.
+    """
+    if epochs < 0:
+        raise ValueError(f"epochs must be >= 0 (got {epochs})")
+    if resume and checkpoint is None:
+        raise ValueError("resume=True needs a checkpoint path")
+    dev = resolve_device(device)
+    if isinstance(data, Data):
+        validate(data)
+        data = data.to(dev)
+    if seed is not None:
+        seed_everything(seed)
+    method.to(dev)
+    opt = make_optimizer(method.parameters(), optimizer, lr, weight_decay)
+    history: list[dict[str, float]] = []
+    start_epoch = 1
+    if resume and checkpoint is not None and Path(checkpoint).exists():
+        state = load_checkpoint(checkpoint, map_location=dev)
+        method.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        _set_rng_state(state["rng"])
+        history = list(state["history"])
+        start_epoch = int(state["epoch"]) + 1
+
+    def save(epoch: int) -> None:
+        if checkpoint is not None:
+            save_checkpoint(
+                checkpoint,
+                {
+                    "model": method.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "epoch": epoch,
+                    "rng": _rng_state(),
+                    "history": history,
+                },
+            )
+
+    update = getattr(method, "update", None)
+    bar = tqdm(
+        range(start_epoch, epochs + 1),
+        disable=not progress,
+        desc="pretrain",
+        initial=start_epoch - 1,
+        total=epochs,
+        dynamic_ncols=True,
+    )
+    for epoch in bar:
+        method.train()
+        t0 = time.perf_counter()
+        total, count = 0.0, 0
+        for batch in _steps(data):
+            batch = batch.to(dev)
+            opt.zero_grad(set_to_none=True)
+            loss = method.loss(batch)
+            if not torch.isfinite(loss):
+                save(epoch - 1)
+                raise FloatingPointError(
+                    f"loss became {loss.item()} at epoch {epoch}; the last good state is "
+                    f"in the checkpoint"
+                    if checkpoint
+                    else f"loss became {loss.item()} at "
+                    f"epoch {epoch}; lower the learning rate or check the inputs"
+                )
+            loss.backward()
+            opt.step()
+            if callable(update):
+                update()
+            total += float(loss.detach())
+            count += 1
+        record: dict[str, float] = {
+            "epoch": epoch,
+            "loss": total / max(count, 1),
+            "time": time.perf_counter() - t0,
+        }
+        if eval_fn is not None and eval_every > 0 and (epoch % eval_every == 0 or epoch == epochs):
+            record.update(eval_fn(method))
+        history.append(record)
+        bar.set_postfix(
+            {
+                k: f"{v:.4g}"
+                for k, v in record.items()
+                if k not in ("epoch", "time") and isinstance(v, float) and math.isfinite(v)
+            }
+        )
+        if checkpoint_every > 0 and epoch % checkpoint_every == 0:
+            save(epoch)
+    if checkpoint is not None and (not history or history[-1]["epoch"] == epochs):
+        save(epochs)
+    return history
