@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from graphssl.experiment import run_pretraining
+from graphssl.experiment import config_key, run_pretraining
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,12 +29,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--results", default=str(REPO / "results"))
+    parser.add_argument("--preset", help="another entry of graphssl/configs/grace.json")
     parser.add_argument("--no-table", action="store_true", help="don't regenerate the docs")
     args = parser.parse_args(argv)
 
     for dataset in args.datasets:
         for seed in args.seeds:
-            path = Path(args.results) / "grace" / dataset.lower() / f"seed{seed}.json"
+            folder = args.preset or config_key(dataset)
+            path = Path(args.results) / "grace" / folder / f"seed{seed}.json"
             if path.exists():
                 print(f"skip {path} (exists)")
                 continue
@@ -47,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
                 seed=seed,
                 device=args.device,
                 progress=False,
+                preset=args.preset,
             )
             result["wall_seconds"] = time.perf_counter() - t0
             result["command"] = " ".join(

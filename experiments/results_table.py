@@ -41,9 +41,9 @@ def load_runs(results: Path) -> dict[tuple[str, str], list[dict]]:
 
 def table(runs: dict[tuple[str, str], list[dict]]) -> str:
     lines = [
-        "| method | dataset | protocol | ours (mean ± std over seeds) | seeds | probe runs / seed "
-        "| published | s/epoch | device |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| method | dataset | config | protocol | ours (mean ± std over seeds) | seeds "
+        "| probe runs / seed | published | s/epoch | device |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (method, dataset), rs in sorted(runs.items()):
         means = [r["accuracy"]["mean"] for r in rs]
@@ -54,7 +54,7 @@ def table(runs: dict[tuple[str, str], list[dict]]) -> str:
         device = rs[0]["environment"].get("cuda_device") or rs[0]["device"]
         spe = statistics.median(r["seconds_per_epoch"] for r in rs)
         lines.append(
-            f"| {method} | {rs[0]['dataset']} | {PROTOCOL.get(split, split)} | "
+            f"| {method} | {rs[0]['dataset']} | `{dataset}` | {PROTOCOL.get(split, split)} | "
             f"**{mean:.2f} ± {std:.2f}** | {len(rs)} | {rs[0]['accuracy']['num_runs']} | "
             f"{pub[0] if pub else '–'} | {spe:.3f} | {device} |"
         )

@@ -36,9 +36,10 @@ def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_config(method: str, dataset: str) -> dict[str, Any]:
+def load_config(method: str, dataset: str, preset: str | None = None) -> dict[str, Any]:
     """The published hyperparameters of ``method`` on ``dataset`` (``graphssl/configs``),
-    falling back to the method's defaults for datasets the paper did not tune.
+    falling back to the method's defaults for datasets the paper did not tune. ``preset``
+    names another entry of the config file (e.g. ``"cora_random"``).
 
     Returns a dict with ``model``, ``train``, ``data`` and ``eval`` sections.
     """
@@ -47,7 +48,9 @@ def load_config(method: str, dataset: str) -> dict[str, Any]:
     if not path.is_file():
         raise ValueError(f"No config file for method '{method}' ({path})")
     table = json.loads(path.read_text())
-    return _merge(table["default"], table.get(config_key(dataset), {}))
+    if preset is not None and preset not in table:
+        raise ValueError(f"No preset '{preset}' in {path}; known: {sorted(table)}")
+    return _merge(table["default"], table.get(preset or config_key(dataset), {}))
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
@@ -103,6 +106,7 @@ def run_pretraining(
     seed: int = 0,
     device: str = "auto",
     overrides: dict[str, Any] | None = None,
+    preset: str | None = None,
     out: str | Path | None = None,
     resume: bool = False,
     progress: bool = True,
@@ -114,7 +118,7 @@ def run_pretraining(
     ``out`` receives ``config.json`` (resolved), ``metrics.json``, ``checkpoint.pt`` (model,
     optimiser and RNG state; ``resume=True`` continues from it) and ``embeddings.pt``.
     """
-    cfg = _merge(load_config(method, dataset), overrides or {})
+    cfg = _merge(load_config(method, dataset, preset), overrides or {})
     dev = resolve_device(device)
     transform = T.NormalizeFeatures() if cfg["data"].get("normalize_features") else None
     ds = load_dataset(dataset, root, cache_dir=cache_dir, transform=transform)

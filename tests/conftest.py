@@ -33,3 +33,13 @@ def _graphssl_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GRAPHSSL_CACHE", str(tmp_path_factory.mktemp("graphssl-cache")))
         yield
+
+
+@pytest.fixture(scope="session")
+def cora(datasets_root: Path):
+    """Cora (row-normalised features, public split masks), loaded once per session."""
+    import torch_geometric.transforms as T
+
+    from graphssl.data import load_dataset
+
+    return load_dataset("Cora", datasets_root, transform=T.NormalizeFeatures())[0]

@@ -36,28 +36,26 @@ def _check_inputs(z1: Tensor, z2: Tensor, tau: float) -> None:
         raise ValueError(f"tau must be > 0 (got {tau})")
 
 
+def _exp_sim(a: Tensor, b: Tensor, tau: float, diag_offset: int | None = None) -> Tensor:
+    """``exp((a @ b^T - 1) / tau)`` in place (one ``[len(a), len(b)]`` buffer); with
+    ``diag_offset`` the self-pairs ``(i, i + diag_offset)`` are zeroed."""
+    e = a @ b.t()
+    e.sub_(1.0).mul_(1.0 / tau).exp_()
+    if diag_offset is not None:
+        i = torch.arange(a.size(0), device=a.device)
+        e[i, i + diag_offset] = 0.0
+    return e
+
+
 class _InfoNCE(torch.autograd.Function):
     """Fused InfoNCE with a hand-written backward, over blocks of ``chunk`` anchor rows.
 
-    Cosine similarities are bounded by ``1 / tau``, so ``exp(s - 1 / tau)`` lies in (0, 1]
-    and the denominators need no running max. ``S_vu = S_uv^T`` is computed once: the
-    view-2 anchors' denominators are column sums of the view-1 blocks. With a single block
-    the ``exp`` matrices are kept for the backward pass; with several they are recomputed
-    block by block, so memory stays ``O(N * chunk)``.
+    Cosine similarities are at most 1, so ``exp((s - 1) / tau)`` lies in (0, 1] and the
+    denominators need no running max. ``S_vu = S_uv^T`` is computed once: the view-2 anchors'
+    denominators are column sums of the view-1 blocks. With a single block the ``exp``
+    matrices are kept for the backward pass; with several they are recomputed block by block,
+    one ``[chunk, N]`` matrix at a time, so memory stays ``O(N * chunk)``.
     """
-
-    @staticmethod
-    def _block(u: Tensor, v: Tensor, rows: slice, tau: float, intra: bool):
-        shift = 1.0 / tau
-        e_uv = torch.exp(u[rows] @ v.t() / tau - shift)
-        if not intra:
-            return e_uv, None, None
-        diag = torch.arange(rows.stop - rows.start, device=u.device)
-        e_uu = torch.exp(u[rows] @ u.t() / tau - shift)
-        e_vv = torch.exp(v[rows] @ v.t() / tau - shift)
-        e_uu[diag, diag + rows.start] = 0.0
-        e_vv[diag, diag + rows.start] = 0.0
-        return e_uv, e_uu, e_vv
 
     @staticmethod
     def forward(ctx, u: Tensor, v: Tensor, tau: float, chunk: int, intra: bool) -> Tensor:
@@ -65,18 +63,22 @@ class _InfoNCE(torch.autograd.Function):
         den_u = u.new_zeros(n)
         den_v = u.new_zeros(n)
         blocks = [slice(s, min(s + chunk, n)) for s in range(0, n, chunk)]
-        kept = None
+        keep = len(blocks) == 1
+        kept: list[Tensor] = []
         for rows in blocks:
-            e_uv, e_uu, e_vv = _InfoNCE._block(u, v, rows, tau, intra)
+            e_uv = _exp_sim(u[rows], v, tau)
             den_u[rows] += e_uv.sum(1)
             den_v += e_uv.sum(0)
+            kept += [e_uv] if keep else []
             if intra:
+                e_uu = _exp_sim(u[rows], u, tau, rows.start)
                 den_u[rows] += e_uu.sum(1)
+                e_vv = _exp_sim(v[rows], v, tau, rows.start)
                 den_v[rows] += e_vv.sum(1)
-            if len(blocks) == 1:
-                kept = (e_uv, e_uu, e_vv)
-        pos = (u * v).sum(-1) / tau
-        loss = (den_u.log() + den_v.log() + 2.0 / tau - 2 * pos).mean() / 2
+                kept += [e_uu, e_vv] if keep else []
+        pos = (u * v).sum(-1)
+        # -log(exp(pos / tau) / den) with den scaled by exp(-1 / tau)
+        loss = (den_u.log() + den_v.log() + 2 * (1.0 - pos) / tau).mean() / 2
         ctx.save_for_backward(u, v, den_u, den_v)
         ctx.tau, ctx.intra, ctx.blocks, ctx.kept = tau, intra, blocks, kept
         return loss
@@ -84,25 +86,27 @@ class _InfoNCE(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out: Tensor):
         u, v, den_u, den_v = ctx.saved_tensors
-        tau, intra = ctx.tau, ctx.intra
+        tau, intra, kept = ctx.tau, ctx.intra, ctx.kept
         n = u.size(0)
         scale = grad_out / (2 * n * tau)
+        inv_u, inv_v = scale / den_u, scale / den_v
         grad_u = v * (-2 * scale)
         grad_v = u * (-2 * scale)
         for rows in ctx.blocks:
-            e_uv, e_uu, e_vv = ctx.kept or _InfoNCE._block(u, v, rows, tau, intra)
             # Softmax weights of anchor u_i over v_j plus those of anchor v_j over u_i.
-            w_uv = e_uv * (scale / den_u[rows, None]) + e_uv * (scale / den_v[None, :])
-            grad_u[rows] += w_uv @ v
-            grad_v += w_uv.t() @ u[rows]
+            w = inv_u[rows, None] + inv_v[None, :]
+            w.mul_(kept[0] if kept else _exp_sim(u[rows], v, tau))
+            grad_u[rows] += w @ v
+            grad_v += w.t() @ u[rows]
+            del w
             if intra:
-                w_uu = e_uu * (scale / den_u[rows, None])
-                w_vv = e_vv * (scale / den_v[rows, None])
-                grad_u[rows] += w_uu @ u
-                grad_u += w_uu.t() @ u[rows]
-                grad_v[rows] += w_vv @ v
-                grad_v += w_vv.t() @ v[rows]
-        ctx.kept = None
+                for a, g, inv, e in ((u, grad_u, inv_u, 1), (v, grad_v, inv_v, 2)):
+                    w = kept[e] * inv[rows, None] if kept else _exp_sim(a[rows], a, tau, rows.start)
+                    if not kept:
+                        w.mul_(inv[rows, None])
+                    g[rows] += w @ a
+                    g += w.t() @ a[rows]
+                    del w
         return grad_u, grad_v, None, None, None
 
 
