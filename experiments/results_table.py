@@ -39,11 +39,18 @@ def load_runs(results: Path) -> dict[tuple[str, str], list[dict]]:
     return runs
 
 
+def _probe(r: dict) -> str:
+    """How the probe chose its feature scaling (older results files predate the selection)."""
+    if r["accuracy"].get("scaling"):
+        return "scaling + L2 on val"
+    return "standardized, L2 on val"
+
+
 def table(runs: dict[tuple[str, str], list[dict]]) -> str:
     lines = [
         "| method | dataset | config | protocol | ours (mean ± std over seeds) | seeds "
-        "| probe runs / seed | published | s/epoch | device |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| probe runs / seed | probe | published | s/epoch | device | code |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (method, dataset), rs in sorted(runs.items()):
         means = [r["accuracy"]["mean"] for r in rs]
@@ -53,10 +60,11 @@ def table(runs: dict[tuple[str, str], list[dict]]) -> str:
         split = rs[0]["config"]["eval"]["split"]
         device = rs[0]["environment"].get("cuda_device") or rs[0]["device"]
         spe = statistics.median(r["seconds_per_epoch"] for r in rs)
+        code = ", ".join(sorted({r["environment"].get("git_commit", "?") for r in rs}))
         lines.append(
             f"| {method} | {rs[0]['dataset']} | `{dataset}` | {PROTOCOL.get(split, split)} | "
             f"**{mean:.2f} ± {std:.2f}** | {len(rs)} | {rs[0]['accuracy']['num_runs']} | "
-            f"{pub[0] if pub else '–'} | {spe:.3f} | {device} |"
+            f"{_probe(rs[0])} | {pub[0] if pub else '–'} | {spe:.3f} | {device} | {code} |"
         )
     return "\n".join(lines)
 

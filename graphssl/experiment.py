@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import platform
+import subprocess
 import time
 from importlib import resources
 from pathlib import Path
@@ -85,7 +86,33 @@ def environment() -> dict[str, Any]:
     }
     if torch.cuda.is_available():
         env["cuda_device"] = torch.cuda.get_device_name()
+    commit = _git_commit()
+    if commit:
+        env["git_commit"] = commit
     return env
+
+
+def _git_commit() -> str | None:
+    """The source tree's commit (``+dirty`` with uncommitted changes), when run from a clone."""
+    repo = Path(__file__).resolve().parents[1]
+    if not (repo / ".git").exists():
+        return None
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "graphssl"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{head}+dirty" if head and dirty else head or None
 
 
 def probe_splits(dataset: Any, eval_cfg: dict[str, Any], seed: int) -> list:
