@@ -185,13 +185,9 @@ def pretrain(
             opt.zero_grad(set_to_none=True)
             loss = method.loss(batch)
             if not torch.isfinite(loss):
-                save(epoch - 1)
                 raise FloatingPointError(
-                    f"loss became {loss.item()} at epoch {epoch}; the last good state is "
-                    f"in the checkpoint"
-                    if checkpoint
-                    else f"loss became {loss.item()} at "
-                    f"epoch {epoch}; lower the learning rate or check the inputs"
+                    f"loss became {loss.item()} at epoch {epoch}, step {count + 1}; lower the "
+                    f"learning rate or check the inputs (the last checkpoint, if any, is kept)"
                 )
             loss.backward()
             opt.step()

@@ -77,3 +77,11 @@ def test_bad_arguments():
     bad.edge_index[0, 0] = 10_000
     with pytest.raises(ValueError, match="edge_index"):
         pretrain(_model(data), bad, epochs=1, progress=False)
+
+
+def test_non_finite_loss_stops_with_a_clear_error():
+    data = make_csbm(num_nodes=60, seed=0)
+    model = _model(data)
+    model.loss = lambda batch: torch.tensor(float("nan"), requires_grad=True)
+    with pytest.raises(FloatingPointError, match="epoch 1"):
+        pretrain(model, data, epochs=2, progress=False)

@@ -1,0 +1,24 @@
+"""Jensen-Shannon / binary-discriminator loss (DGI, InfoGraph, MVGRL)."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def jsd_loss(pos: Tensor, neg: Tensor) -> Tensor:
+    r"""Negative Jensen-Shannon MI lower bound on discriminator scores.
+
+    .. math::
+        \mathcal{L} = \mathbb{E}_{pos}[\operatorname{softplus}(-s)]
+                    + \mathbb{E}_{neg}[\operatorname{softplus}(s)]
+
+    which equals DGI's binary cross-entropy with logits (positives labelled 1, negatives 0).
+
+    Args:
+        pos: scores of positive pairs ``[P]`` (any shape).
+        neg: scores of negative pairs ``[Q]`` (any shape).
+    """
+    if pos.numel() == 0 or neg.numel() == 0:
+        raise ValueError("jsd_loss needs at least one positive and one negative score")
+    return F.softplus(-pos).mean() + F.softplus(neg).mean()
