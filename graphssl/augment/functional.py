@@ -104,3 +104,548 @@ def mask_feature_columns(
     keep = (~mask).to(x.dtype)
     x = x * (keep if batch is None else keep[batch])
     return x, mask
+
+
+# --------------------------------------------------------------------------------------------
+# Per-graph helpers (a single graph is a batch of one).
+# --------------------------------------------------------------------------------------------
+
+
+def _check_generator(device: torch.device, generator: torch.Generator | None) -> None:
+    if generator is not None and generator.device.type != torch.device(device).type:
+        raise ValueError(
+            f"generator lives on '{generator.device}' but the data is on '{device}'; "
+            f"create it with torch.Generator(device='{device}')"
+        )
+
+
+def _rand(
+    n: int, device: torch.device, generator: torch.Generator | None, dtype=torch.float32
+) -> Tensor:
+    _check_generator(device, generator)
+    return torch.rand(n, device=device, generator=generator, dtype=dtype)
+
+
+def _randperm(n: int, device: torch.device, generator: torch.Generator | None) -> Tensor:
+    _check_generator(device, generator)
+    return torch.randperm(n, device=device, generator=generator)
+
+
+def graph_index(
+    num_nodes: int,
+    batch: Tensor | None,
+    num_graphs: int | None,
+    device: torch.device,
+) -> tuple[Tensor, int]:
+    r"""Returns ``(batch, num_graphs)``: the graph id of every node ``[num_nodes]`` (all zeros
+    for a single graph) and the number of graphs."""
+    if batch is None:
+        return torch.zeros(num_nodes, dtype=torch.long, device=device), 1
+    if batch.numel() != num_nodes:
+        raise ValueError(f"batch has {batch.numel()} entries but there are {num_nodes} nodes")
+    if num_graphs is None:
+        num_graphs = int(batch.max()) + 1 if batch.numel() > 0 else 1
+    return batch, num_graphs
+
+
+def _ptr(batch: Tensor, num_graphs: int) -> tuple[Tensor, Tensor]:
+    """Node counts ``[num_graphs]`` and offsets ``[num_graphs + 1]`` of a sorted ``batch``."""
+    counts = torch.bincount(batch, minlength=num_graphs)
+    ptr = torch.zeros(num_graphs + 1, dtype=torch.long, device=batch.device)
+    ptr[1:] = counts.cumsum(0)
+    return counts, ptr
+
+
+def count_per_graph(mask: Tensor, group: Tensor, num_graphs: int) -> Tensor:
+    r"""Counts ``True`` entries of ``mask`` ``[n]`` per graph, given the graph of every entry
+    ``group`` ``[n]``. Returns ``[num_graphs]`` long."""
+    return torch.bincount(group[mask], minlength=num_graphs)
+
+
+def random_rank(
+    group: Tensor, num_groups: int, generator: torch.Generator | None = None
+) -> tuple[Tensor, Tensor]:
+    r"""Ranks the items of every group in a uniformly random order, in one pass.
+
+    Args:
+        group: group id of every item ``[n]`` (need not be sorted).
+        num_groups: number of groups.
+
+    Returns:
+        ``(rank, counts)``: the 0-based rank of every item within its group ``[n]`` (each
+        group's ranks are a random permutation of ``0 .. size - 1``) and the group sizes
+        ``[num_groups]``.
+    """
+    n = group.numel()
+    perm = _randperm(n, group.device, generator)
+    perm = perm[torch.sort(group[perm], stable=True)[1]]  # grouped, random within a group
+    counts = torch.bincount(group, minlength=num_groups)
+    start = counts.cumsum(0) - counts
+    rank = torch.empty_like(perm)
+    rank[perm] = torch.arange(n, device=group.device) - start[group[perm]]
+    return rank, counts
+
+
+def _sample_nodes(
+    p: float,
+    batch: Tensor,
+    num_graphs: int,
+    exact: bool,
+    generator: torch.Generator | None,
+) -> Tensor:
+    """Boolean mask ``[num_nodes]`` of sampled nodes: each with probability ``p``, or exactly
+    ``floor(p * n_g)`` of graph ``g`` when ``exact``."""
+    if exact:
+        rank, counts = random_rank(batch, num_graphs, generator)
+        k = torch.floor(p * counts.double()).long()
+        return rank < k[batch]
+    return _rand(batch.numel(), batch.device, generator) < p
+
+
+# --------------------------------------------------------------------------------------------
+# Nodes.
+# --------------------------------------------------------------------------------------------
+
+
+def drop_nodes(
+    edge_index: Tensor,
+    p: float = 0.2,
+    *,
+    num_nodes: int,
+    batch: Tensor | None = None,
+    num_graphs: int | None = None,
+    exact: bool = False,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    r"""Drops nodes with their incident edges, keeping at least one node per graph.
+
+    Each node is dropped with probability ``p``; when that would empty a graph, its node with
+    the highest draw survives (so graph ``g`` of ``n_g`` nodes loses ``p n_g - p^{n_g}`` nodes
+    on average). With ``exact=True`` graph ``g`` loses exactly
+    ``min(floor(p n_g), n_g - 1)`` nodes chosen uniformly (GraphCL's ``dropN``).
+
+    Args:
+        edge_index: ``[2, num_edges]``.
+        p: drop probability (or fraction with ``exact``).
+        num_nodes: number of nodes.
+        batch: optional sorted graph id of every node ``[num_nodes]``.
+        num_graphs: number of graphs (default: ``batch.max() + 1``).
+        exact: drop an exact fraction per graph instead of independent draws.
+        generator: source of randomness.
+
+    Returns:
+        ``(edge_index, node_mask, edge_mask)``: the surviving edges relabelled to the kept
+        nodes ``[2, num_kept_edges]``, the kept nodes ``[num_nodes]`` and the kept edges
+        ``[num_edges]`` (boolean masks, ``True`` = kept).
+    """
+    _check_prob(p)
+    device = edge_index.device
+    batch, num_graphs = graph_index(num_nodes, batch, num_graphs, device)
+    if exact:
+        rank, counts = random_rank(batch, num_graphs, generator)
+        k = torch.minimum(torch.floor(p * counts.double()).long(), counts - 1)
+        node_mask = rank >= k[batch]
+    else:
+        u = _rand(num_nodes, device, generator)
+        best = torch.full((num_graphs,), -1.0, device=device)
+        best = best.scatter_reduce(0, batch, u, reduce="amax")
+        node_mask = (u >= p) | (u == best[batch])
+    edge_index, edge_mask = _induced(edge_index, node_mask)
+    return edge_index, node_mask, edge_mask
+
+
+def _induced(edge_index: Tensor, node_mask: Tensor) -> tuple[Tensor, Tensor]:
+    """Edges between kept nodes, relabelled, and the kept-edge mask."""
+    from torch_geometric.utils import subgraph
+
+    edge_index, _, edge_mask = subgraph(
+        node_mask,
+        edge_index,
+        relabel_nodes=True,
+        num_nodes=node_mask.numel(),
+        return_edge_mask=True,
+    )
+    return edge_index, edge_mask
+
+
+# --------------------------------------------------------------------------------------------
+# Features.
+# --------------------------------------------------------------------------------------------
+
+
+def mask_nodes(
+    x: Tensor,
+    p: float = 0.15,
+    *,
+    value: float | Tensor = 0.0,
+    token: int | None = None,
+    batch: Tensor | None = None,
+    num_graphs: int | None = None,
+    exact: bool = False,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    r"""Replaces whole feature rows of random nodes (attribute masking, Hu et al. 2020).
+
+    Args:
+        x: node features ``[num_nodes, num_features]`` (floating or categorical integers).
+        p: probability that a node is masked (fraction per graph with ``exact``).
+        value: what a masked row becomes: a scalar, or a ``[num_features]`` row.
+        token: for categorical features: write this mask token index into column 0 and
+            ``value`` into the other columns (Hu et al.: atom type ``119``).
+        batch: optional graph id of every node ``[num_nodes]`` (needed with ``exact``).
+        num_graphs: number of graphs.
+        exact: mask exactly ``floor(p n_g)`` nodes of graph ``g``.
+        generator: source of randomness.
+
+    Returns:
+        ``(x, mask)``: the masked copy of ``x`` and the masked nodes ``[num_nodes]`` (bool).
+    """
+    _check_prob(p)
+    if x.dim() != 2:
+        raise ValueError(f"x must be [num_nodes, num_features] (got shape {tuple(x.shape)})")
+    batch, num_graphs = graph_index(x.size(0), batch, num_graphs, x.device)
+    row = torch.as_tensor(value, dtype=x.dtype, device=x.device).expand(x.size(1)).clone()
+    if token is not None:
+        if x.size(1) == 0:
+            raise ValueError("token needs at least one feature column")
+        row[0] = token
+    mask = _sample_nodes(p, batch, num_graphs, exact, generator)
+    x = x.clone()
+    x[mask] = row
+    return x, mask
+
+
+def dropout_features(
+    x: Tensor,
+    p: float = 0.2,
+    *,
+    rescale: bool = False,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    r"""Zeroes every feature entry independently with probability ``p`` (feature dropout).
+
+    Args:
+        x: node features ``[num_nodes, num_features]``.
+        p: probability that an entry is zeroed.
+        rescale: multiply the kept entries by ``1 / (1 - p)`` (as :func:`torch.nn.functional.
+            dropout`), so the expected value of every entry is unchanged.
+        generator: source of randomness.
+
+    Returns:
+        ``(x, mask)``: the perturbed copy and the zeroed entries ``[num_nodes, num_features]``
+        (bool, ``True`` = dropped).
+    """
+    _check_prob(p)
+    if not x.is_floating_point():
+        raise TypeError(f"feature dropout needs floating point features (got {x.dtype})")
+    mask = _rand(x.numel(), x.device, generator).view_as(x) < p
+    scale = 1.0 / (1.0 - p) if rescale and p < 1.0 else 1.0
+    x = x.masked_fill(mask, 0.0)
+    return (x * scale if scale != 1.0 else x), mask
+
+
+def shuffle_nodes(
+    batch: Tensor | None,
+    num_nodes: int,
+    *,
+    num_graphs: int | None = None,
+    device: torch.device | None = None,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    r"""A random permutation of the nodes within each graph (one vectorised pass).
+
+    Returns:
+        ``perm`` ``[num_nodes]``: node ``i`` takes the features of node ``perm[i]``, which is in
+        the same graph as ``i``.
+    """
+    device = batch.device if batch is not None else device
+    batch, num_graphs = graph_index(num_nodes, batch, num_graphs, device)
+    rank, counts = random_rank(batch, num_graphs, generator)
+    order = torch.sort(batch, stable=True)[1]  # the nodes of every graph, in order
+    start = counts.cumsum(0) - counts
+    return order[start[batch] + rank]
+
+
+def shuffle_features(
+    x: Tensor,
+    *,
+    batch: Tensor | None = None,
+    num_graphs: int | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    r"""Permutes the feature rows among the nodes of each graph (DGI's corruption).
+
+    Args:
+        x: node features ``[num_nodes, *]``.
+        batch: optional graph id of every node ``[num_nodes]``.
+        num_graphs: number of graphs.
+        generator: source of randomness.
+
+    Returns:
+        ``(x, perm)``: ``x[perm]`` and the permutation ``[num_nodes]`` (within each graph).
+    """
+    perm = shuffle_nodes(
+        batch, x.size(0), num_graphs=num_graphs, device=x.device, generator=generator
+    )
+    return x[perm], perm
+
+
+# --------------------------------------------------------------------------------------------
+# Edges.
+# --------------------------------------------------------------------------------------------
+
+
+def sample_edges(
+    num_per_graph: Tensor,
+    ptr: Tensor,
+    *,
+    self_loops: bool = False,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    r"""Draws ``num_per_graph[g]`` uniformly random node pairs inside every graph ``g``.
+
+    Args:
+        num_per_graph: how many edges to draw per graph ``[num_graphs]``; graphs of one node
+            get none unless ``self_loops``.
+        ptr: node offsets of the graphs ``[num_graphs + 1]`` (nodes of a graph contiguous).
+        self_loops: allow ``(i, i)``.
+        generator: source of randomness.
+
+    Returns:
+        the new edges ``[2, num_new]``, grouped by graph in graph order.
+    """
+    counts = ptr[1:] - ptr[:-1]
+    num = torch.where(counts >= (1 if self_loops else 2), num_per_graph, 0)
+    graph = torch.repeat_interleave(torch.arange(counts.numel(), device=ptr.device), num)
+    total = graph.numel()
+    u = _rand(2 * total, ptr.device, generator, dtype=torch.float64).view(2, total)
+    n = counts[graph]
+    src = torch.floor(u[0] * n).long().clamp_max(n - 1)
+    if self_loops:
+        dst = torch.floor(u[1] * n).long().clamp_max(n - 1)
+    else:  # uniform over the other n - 1 nodes
+        dst = (src + 1 + torch.floor(u[1] * (n - 1)).long().clamp_max(n - 2)) % n
+    return torch.stack([src, dst]) + ptr[graph]
+
+
+def _edge_graph(edge_index: Tensor, batch: Tensor) -> Tensor:
+    return batch[edge_index[0]] if edge_index.numel() > 0 else edge_index.new_zeros(0)
+
+
+def add_edges(
+    edge_index: Tensor,
+    p: float = 0.2,
+    *,
+    num_nodes: int,
+    batch: Tensor | None = None,
+    num_graphs: int | None = None,
+    self_loops: bool = False,
+    undirected: bool = False,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    r"""Adds ``floor(p E_g)`` random edges inside every graph ``g`` of ``E_g`` edges (never
+    between two graphs).
+
+    Args:
+        edge_index: ``[2, num_edges]``.
+        p: edges to add, as a fraction of each graph's edges.
+        num_nodes: number of nodes.
+        batch: optional sorted graph id of every node ``[num_nodes]``.
+        num_graphs: number of graphs.
+        self_loops: allow new self-loops.
+        undirected: add ``floor(p E_g / 2)`` pairs in both directions.
+        generator: source of randomness.
+
+    Returns:
+        ``(edge_index, added)``: the input edges followed by the new ones
+        ``[2, num_edges + num_added]``, and the new edges ``[2, num_added]``.
+    """
+    _check_prob(p)
+    batch, num_graphs = graph_index(num_nodes, batch, num_graphs, edge_index.device)
+    _, ptr = _ptr(batch, num_graphs)
+    e_g = torch.bincount(_edge_graph(edge_index, batch), minlength=num_graphs)
+    k = torch.floor(p * e_g.double()).long()
+    added = sample_edges(
+        k // 2 if undirected else k, ptr, self_loops=self_loops, generator=generator
+    )
+    if undirected:
+        added = torch.stack([added, added.flip(0)], dim=2).reshape(2, -1)  # (i,j),(j,i) adjacent
+    return torch.cat([edge_index, added], dim=1), added
+
+
+def perturb_edges(
+    edge_index: Tensor,
+    p: float = 0.2,
+    *,
+    num_nodes: int,
+    batch: Tensor | None = None,
+    num_graphs: int | None = None,
+    self_loops: bool = False,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    r"""Drops ``k_g = floor(p E_g)`` random edges of every graph ``g`` and adds ``k_g`` random
+    ones inside it (GraphCL's ``permE``).
+
+    Args:
+        edge_index: ``[2, num_edges]``.
+        p: fraction of each graph's edges to replace.
+        num_nodes: number of nodes.
+        batch: optional sorted graph id of every node ``[num_nodes]``.
+        num_graphs: number of graphs.
+        self_loops: allow new self-loops.
+        generator: source of randomness.
+
+    Returns:
+        ``(edge_index, keep, added)``: the kept edges followed by the new ones, the kept-edge
+        mask ``[num_edges]`` and the new edges ``[2, num_added]``. A graph of one node loses
+        ``k_g`` edges (self-loops) and gains none unless ``self_loops``.
+    """
+    _check_prob(p)
+    batch, num_graphs = graph_index(num_nodes, batch, num_graphs, edge_index.device)
+    _, ptr = _ptr(batch, num_graphs)
+    rank, e_g = random_rank(_edge_graph(edge_index, batch), num_graphs, generator)
+    k = torch.floor(p * e_g.double()).long()
+    keep = rank >= k[_edge_graph(edge_index, batch)]
+    added = sample_edges(k, ptr, self_loops=self_loops, generator=generator)
+    return torch.cat([edge_index[:, keep], added], dim=1), keep, added
+
+
+def sample_edge_attr(
+    edge_attr: Tensor, num: int, generator: torch.Generator | None = None
+) -> tuple[Tensor, Tensor]:
+    r"""Draws ``num`` rows of ``edge_attr`` ``[num_edges, *]`` uniformly with replacement (the
+    empirical distribution of edge features; zeros when there are no edges).
+
+    Returns:
+        ``(rows, index)``: the rows ``[num, *]`` and the edges they were copied from ``[num]``
+        (``-1`` when there was nothing to copy).
+    """
+    m = edge_attr.size(0)
+    if m == 0:
+        index = torch.full((num,), -1, dtype=torch.long, device=edge_attr.device)
+        return edge_attr.new_zeros((num, *edge_attr.shape[1:])), index
+    u = _rand(num, edge_attr.device, generator, dtype=torch.float64)
+    index = torch.floor(u * m).long().clamp_max(m - 1)
+    return edge_attr[index], index
+
+
+def degree_centrality(edge_index: Tensor, num_nodes: int) -> Tensor:
+    r"""Node degree in the undirected version of the graph ``[num_nodes]`` (float)."""
+    from torch_geometric.utils import degree, to_undirected
+
+    return degree(to_undirected(edge_index, num_nodes=num_nodes)[1], num_nodes)
+
+
+def pagerank_centrality(
+    edge_index: Tensor, num_nodes: int, damping: float = 0.85, num_iters: int = 10
+) -> Tensor:
+    r"""PageRank by power iteration, as GCA computes it (``[num_nodes]``, unnormalised: every
+    node starts at 1, so graphs of a batch do not interact)."""
+    from torch_geometric.utils import degree
+
+    row, col = edge_index
+    deg_out = degree(row, num_nodes).clamp_min(1.0)
+    x = torch.ones(num_nodes, device=edge_index.device)
+    for _ in range(num_iters):
+        msg = torch.zeros_like(x).index_add_(0, col, x[row] / deg_out[row])
+        x = (1 - damping) * x + damping * msg
+    return x
+
+
+def adaptive_drop_probs(
+    score: Tensor,
+    p: float,
+    *,
+    group: Tensor | None = None,
+    num_graphs: int | None = None,
+    p_tau: float = 0.7,
+) -> Tensor:
+    r"""GCA's drop probabilities from an importance score per item (edge or feature).
+
+    With ``w = (s_max - s) / (s_max - s_mean)`` (per graph, so ``mean(w) = 1``) the drop
+    probability is ``min(w * p, p_tau)``: important items (high ``s``) are dropped less. When
+    all scores of a graph are equal every item gets ``min(p, p_tau)``.
+
+    Args:
+        score: importance ``s`` of every item ``[n]`` (e.g. log centrality).
+        p: mean drop probability.
+        group: graph of every item ``[n]`` (default: one graph).
+        num_graphs: number of graphs.
+        p_tau: cap on any single probability.
+
+    Returns:
+        drop probability of every item ``[n]``.
+    """
+    _check_prob(p)
+    _check_prob(p_tau, "p_tau")
+    group, num_graphs = graph_index(score.numel(), group, num_graphs, score.device)
+    score = score.double()
+    s_max = torch.full((num_graphs,), float("-inf"), dtype=score.dtype, device=score.device)
+    s_max = s_max.scatter_reduce(0, group, score, reduce="amax")[group]
+    s_sum = torch.zeros(num_graphs, dtype=score.dtype, device=score.device).index_add_(
+        0, group, score
+    )
+    s_mean = (s_sum / torch.bincount(group, minlength=num_graphs).clamp_min(1))[group]
+    span = s_max - s_mean
+    flat = span <= 1e-12 * s_max.abs().clamp_min(1.0)
+    w = torch.where(flat, torch.ones_like(score), (s_max - score) / torch.where(flat, 1.0, span))
+    return (w * p).clamp(max=p_tau).to(torch.float32)
+
+
+def drop_edges_adaptive(
+    edge_index: Tensor,
+    p: float = 0.3,
+    *,
+    num_nodes: int,
+    centrality: str | Tensor = "degree",
+    p_tau: float = 0.7,
+    batch: Tensor | None = None,
+    num_graphs: int | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    r"""Drops edges with GCA's centrality-adaptive probabilities (Zhu et al. 2021).
+
+    The importance of edge ``(i, j)`` is ``log c_j`` of its target's centrality ``c``; edge
+    ``e`` of graph ``g`` is dropped with probability ``min(w_e / mean_g(w) * p, p_tau)`` (see
+    :func:`adaptive_drop_probs`), normalised within each graph of a batch.
+
+    Args:
+        edge_index: ``[2, num_edges]``.
+        p: mean drop probability.
+        num_nodes: number of nodes.
+        centrality: ``"degree"``, ``"pagerank"``, or node centralities ``[num_nodes]``
+            (positive).
+        p_tau: cap on any edge's drop probability.
+        batch: optional graph id of every node ``[num_nodes]``.
+        num_graphs: number of graphs.
+        generator: source of randomness.
+
+    Returns:
+        ``(edge_index, keep)``: the kept edges and the kept-edge mask ``[num_edges]``.
+    """
+    _check_prob(p)
+    _check_prob(p_tau, "p_tau")
+    batch, num_graphs = graph_index(num_nodes, batch, num_graphs, edge_index.device)
+    if isinstance(centrality, Tensor):
+        if centrality.shape != (num_nodes,):
+            raise ValueError(
+                f"centrality must have shape [num_nodes] = [{num_nodes}] "
+                f"(got {list(centrality.shape)})"
+            )
+        c = centrality
+    elif centrality == "degree":
+        c = degree_centrality(edge_index, num_nodes)
+    elif centrality == "pagerank":
+        c = pagerank_centrality(edge_index, num_nodes)
+    else:
+        raise ValueError(
+            f"centrality must be 'degree', 'pagerank' or a tensor (got {centrality!r})"
+        )
+    if edge_index.size(1) == 0:
+        return edge_index, torch.ones(0, dtype=torch.bool, device=edge_index.device)
+    score = torch.log(c[edge_index[1]].clamp_min(1e-12))
+    probs = adaptive_drop_probs(
+        score, p, group=batch[edge_index[0]], num_graphs=num_graphs, p_tau=p_tau
+    )
+    keep = _rand(probs.numel(), edge_index.device, generator) >= probs
+    return edge_index[:, keep], keep

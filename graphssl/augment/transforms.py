@@ -1,32 +1,236 @@
 """Composable augmentation classes on :class:`~torch_geometric.data.Data` / ``Batch``.
 
 ``view = aug(data, generator=None)`` never mutates ``data``; it returns a shallow copy with the
-perturbed tensors replaced.
+perturbed tensors replaced. ``view, edits = aug.with_edits(data, generator)`` also returns the
+per-graph :class:`~graphssl.augment.Edits` (edges removed/added, nodes dropped/masked).
+
+Subclasses implement :meth:`Augmentation.apply_with_edits` on the (already copied) input; an
+older subclass that only implements :meth:`Augmentation.apply` still works as a view maker.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
-from torch_geometric.data import Data
+from torch import Tensor
+from torch_geometric.data import Batch, Data
+from torch_geometric.utils import select
 
+from graphssl.augment import batching as B
 from graphssl.augment import functional as F
+from graphssl.augment import walks as W
+from graphssl.augment.edits import Edits
+
+EdgeAttrFn = Callable[[int, "torch.Generator | None"], Tensor]
+"""``fn(num_new_edges, generator) -> edge_attr rows [num_new_edges, *]`` on the data's device."""
 
 
 class Augmentation:
-    """Base class: subclasses implement :meth:`apply` on a shallow copy of the input."""
+    """Base class: subclasses implement :meth:`apply_with_edits` on a shallow copy of the input
+    (or, without edit accounting, :meth:`apply`)."""
 
     def __call__(self, data: Data, generator: torch.Generator | None = None) -> Data:
         return self.apply(copy.copy(data), generator)
 
+    def with_edits(
+        self, data: Data, generator: torch.Generator | None = None
+    ) -> tuple[Data, Edits]:
+        """Returns ``(view, edits)``: the view and what changed per graph."""
+        return self.apply_with_edits(copy.copy(data), generator)
+
     def apply(self, data: Data, generator: torch.Generator | None) -> Data:
-        raise NotImplementedError
+        return self.apply_with_edits(data, generator)[0]
+
+    def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
+        raise NotImplementedError(
+            f"{self.__class__.__name__} does not report edits: implement apply_with_edits()"
+        )
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
         return f"{self.__class__.__name__}({args})"
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers on Data / Batch.
+# --------------------------------------------------------------------------------------------
+
+
+def _graphs(data: Data) -> tuple[Tensor | None, int]:
+    """``(batch, num_graphs)``; ``batch`` is ``None`` for a single graph."""
+    batch = data.get("batch")
+    if batch is None:
+        return None, 1
+    ptr = data.get("ptr")
+    if ptr is not None:
+        return batch, ptr.numel() - 1
+    return batch, int(batch.max()) + 1 if batch.numel() > 0 else 1
+
+
+def _batch_or_zeros(data: Data) -> tuple[Tensor, int]:
+    batch, num_graphs = _graphs(data)
+    return F.graph_index(data.num_nodes, batch, num_graphs, data.edge_index.device)
+
+
+_NOT_NODE_LEVEL = {"edge_index", "ptr", "num_nodes"}
+
+
+def _node_keys(data: Data) -> list[str]:
+    """Node-level attributes (``x``, ``pos``, node ``y``, masks, ``batch``, ...)."""
+    return [
+        k
+        for k in data.keys()
+        if k == "batch" or (k not in _NOT_NODE_LEVEL and "edge" not in k and data.is_node_attr(k))
+    ]
+
+
+def _edge_keys(data: Data, node_keys: list[str]) -> list[str]:
+    """Edge-level attributes other than ``edge_index`` (``edge_attr``, ``edge_weight``, ...)."""
+    return [
+        k for k in data.keys() if k != "edge_index" and k not in node_keys and data.is_edge_attr(k)
+    ]
+
+
+def _sync_batch(data: Data, node_keys: list[str], edge_keys: list[str], num_graphs: int) -> None:
+    """Rebuilds ``ptr`` and, for a ``Batch``, the slices that ``to_data_list`` reads."""
+    if data.get("batch") is None:
+        return
+    node_counts, node_ptr = F._ptr(data.batch, num_graphs)
+    if data.get("ptr") is not None or isinstance(data, Batch):
+        data.ptr = node_ptr
+    if not isinstance(data, Batch) or getattr(data, "_slice_dict", None) is None:
+        return
+    edge_graph = F._edge_graph(data.edge_index, data.batch)
+    _, edge_ptr = F._ptr(edge_graph, num_graphs)
+    slices, incs = dict(data._slice_dict), dict(data._inc_dict)
+    for key in slices:
+        if key in node_keys:
+            slices[key] = node_ptr
+        elif key == "edge_index" or key in edge_keys:
+            slices[key] = edge_ptr
+    for key in node_keys:  # attributes an augmentation added (e.g. a node mask)
+        if key != "batch" and key not in slices:
+            slices[key], incs[key] = node_ptr, 0
+    if "edge_index" in incs:
+        incs["edge_index"] = node_ptr[:-1]
+    data._slice_dict, data._inc_dict = slices, incs
+
+
+def _keep_nodes(data: Data, node_mask: Tensor) -> tuple[Data, Edits]:
+    """Keeps the nodes in ``node_mask`` ``[num_nodes]`` with every node-level attribute, the
+    edges between them (relabelled) and their edge-level attributes."""
+    batch, num_graphs = _batch_or_zeros(data)
+    node_keys = _node_keys(data)
+    edge_keys = _edge_keys(data, node_keys)
+    edge_index, edge_mask = F._induced(data.edge_index, node_mask)
+    edits = Edits.of(
+        num_graphs,
+        batch.device,
+        nodes_dropped=F.count_per_graph(~node_mask, batch, num_graphs),
+        edges_removed=F.count_per_graph(
+            ~edge_mask, F._edge_graph(data.edge_index, batch), num_graphs
+        ),
+    )
+    for key in node_keys:
+        value = data[key]
+        data[key] = select(value, node_mask, dim=data.__cat_dim__(key, value))
+    for key in edge_keys:
+        value = data[key]
+        data[key] = select(value, edge_mask, dim=data.__cat_dim__(key, value))
+    data.edge_index = edge_index
+    if "num_nodes" in data:
+        data.num_nodes = int(node_mask.sum())
+    _sync_batch(data, node_keys, edge_keys, num_graphs)
+    return data, edits
+
+
+def _new_edge_rows(
+    data: Data,
+    key: str,
+    num: int,
+    source: Tensor | None,
+    edge_attr_fn: EdgeAttrFn | None,
+    generator: torch.Generator | None,
+) -> Tensor:
+    value = data[key]
+    if key == "edge_attr" and edge_attr_fn is not None:
+        rows = edge_attr_fn(num, generator)
+        if rows.shape[1:] != value.shape[1:] or rows.size(0) != num:
+            raise ValueError(
+                f"edge_attr_fn returned shape {tuple(rows.shape)}; expected "
+                f"{(num, *value.shape[1:])}"
+            )
+        return rows.to(dtype=value.dtype)
+    if source is None:  # nothing to copy from
+        return value.new_zeros((num, *value.shape[1:]))
+    return value[source]
+
+
+def _edit_edges(
+    data: Data,
+    keep: Tensor | None,
+    added: Tensor,
+    edge_attr_fn: EdgeAttrFn | None,
+    generator: torch.Generator | None,
+) -> tuple[Data, Edits]:
+    """Keeps the edges in ``keep`` ``[num_edges]`` (all when ``None``) and appends ``added``
+    ``[2, num_added]``; new edges copy every edge-level attribute from a random existing edge
+    of the input (or take ``edge_attr`` from ``edge_attr_fn``). Edges stay grouped by graph."""
+    batch, num_graphs = _batch_or_zeros(data)
+    node_keys = _node_keys(data)
+    edge_keys = _edge_keys(data, node_keys)
+    old = data.edge_index
+    num_old, num_new = old.size(1), added.size(1)
+    removed = (
+        torch.zeros(num_graphs, dtype=torch.long, device=old.device)
+        if keep is None
+        else F.count_per_graph(~keep, F._edge_graph(old, batch), num_graphs)
+    )
+    edits = Edits.of(
+        num_graphs,
+        old.device,
+        edges_removed=removed,
+        edges_added=torch.bincount(F._edge_graph(added, batch), minlength=num_graphs),
+    )
+    source = None
+    if num_new > 0 and num_old > 0 and edge_keys:
+        u = F._rand(num_new, old.device, generator, dtype=torch.float64)
+        source = torch.floor(u * num_old).long().clamp_max(num_old - 1)
+    for key in edge_keys:
+        kept = data[key] if keep is None else data[key][keep]
+        if num_new > 0:
+            kept = torch.cat(
+                [kept, _new_edge_rows(data, key, num_new, source, edge_attr_fn, generator)]
+            )
+        data[key] = kept
+    edge_index = torch.cat([old if keep is None else old[:, keep], added], dim=1)
+    if num_new > 0 and num_graphs > 1:  # keep edges grouped by graph, as a Batch stores them
+        order = torch.sort(batch[edge_index[0]], stable=True)[1]
+        edge_index = edge_index[:, order]
+        for key in edge_keys:
+            data[key] = data[key][order]
+    data.edge_index = edge_index
+    _sync_batch(data, node_keys, edge_keys, num_graphs)
+    return data, edits
+
+
+def _features(data: Data, name: str) -> Tensor:
+    x = data.get("x")
+    if not isinstance(x, Tensor):
+        raise ValueError(f"{name} needs node features data.x (the input has none)")
+    return x
+
+
+def _check_int(value: int, name: str, low: int) -> None:
+    if not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low} (got {value!r})")
+
+
+# --------------------------------------------------------------------------------------------
+# Augmentations.
+# --------------------------------------------------------------------------------------------
 
 
 class Identity(Augmentation):
@@ -34,6 +238,9 @@ class Identity(Augmentation):
 
     def apply(self, data: Data, generator: torch.Generator | None) -> Data:
         return data
+
+    def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
+        return data, Edits.zeros(_graphs(data)[1], data.edge_index.device)
 
 
 class DropEdges(Augmentation):
@@ -44,8 +251,10 @@ class DropEdges(Augmentation):
         self.p = p
         self.undirected = undirected
 
-    def apply(self, data: Data, generator: torch.Generator | None) -> Data:
-        edge_index, edge_attr, _ = F.drop_edges(
+    def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
+        batch, num_graphs = _batch_or_zeros(data)
+        edge_graph = F._edge_graph(data.edge_index, batch)
+        edge_index, edge_attr, keep = F.drop_edges(
             data.edge_index,
             self.p,
             edge_attr=data.get("edge_attr"),
@@ -55,7 +264,10 @@ class DropEdges(Augmentation):
         data.edge_index = edge_index
         if edge_attr is not None:
             data.edge_attr = edge_attr
-        return data
+        edge_keys = ["edge_attr"] if edge_attr is not None else []
+        _sync_batch(data, _node_keys(data), edge_keys, num_graphs)
+        removed = F.count_per_graph(~keep, edge_graph, num_graphs)
+        return data, Edits.of(num_graphs, batch.device, edges_removed=removed)
 
 
 class MaskFeatures(Augmentation):
@@ -66,17 +278,297 @@ class MaskFeatures(Augmentation):
         F._check_prob(p)
         self.p = p
 
-    def apply(self, data: Data, generator: torch.Generator | None) -> Data:
+    def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
         batch = data.get("batch")
         num_graphs = data.num_graphs if batch is not None else None
-        data.x, _ = F.mask_feature_columns(
+        data.x, mask = F.mask_feature_columns(
             data.x, self.p, batch=batch, num_graphs=num_graphs, generator=generator
         )
-        return data
+        batch, num_graphs = _batch_or_zeros(data)
+        counts = torch.bincount(batch, minlength=num_graphs)
+        whole = mask.all(1) if mask.size(1) > 0 else torch.zeros_like(counts, dtype=torch.bool)
+        edits = Edits.of(
+            num_graphs,
+            batch.device,
+            features_masked=mask.sum(1) * counts,
+            nodes_masked=whole.long() * counts,
+        )
+        return data, edits
+
+
+class DropNodes(Augmentation):
+    """Drops nodes with every node-level attribute and their incident edges, keeping at least
+    one node per graph (see :func:`~graphssl.augment.functional.drop_nodes`)."""
+
+    def __init__(self, p: float, exact: bool = False) -> None:
+        F._check_prob(p)
+        self.p = p
+        self.exact = exact
+
+    def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
+        batch, num_graphs = _graphs(data)
+        _, node_mask, _ = F.drop_nodes(
+            data.edge_index,
+            self.p,
+            num_nodes=data.num_nodes,
+            batch=batch,
+            num_graphs=num_graphs,
+            exact=self.exact,
+            generator=generator,
+        )
+        return _keep_nodes(data, node_mask)
+
+
+class MaskNodes(Augmentation):
+    """Attribute masking: replaces the feature rows of random nodes with ``value`` (or, for
+    categorical features, ``token`` in column 0 and ``value`` elsewhere: Hu et al. use
+    ``MaskNodes(0.15, token=119)`` on ``[atom type, chirality]``). With ``mask_key`` the view
+    also stores the boolean node mask ``[num_nodes]`` under that attribute name (see
+    :func:`~graphssl.augment.functional.mask_nodes`)."""
+
+    def __init__(
+        self,
+        p: float,
+        value: float | Sequence[float] | Tensor = 0.0,
+        token: int | None = None,
+        exact: bool = False,
+        mask_key: str | None = None,
+    ) -> None:
+        F._check_prob(p)
+        self.p = p
+        self.value = value
+        self.token = token
+        self.exact = exact
+        self.mask_key = mask_key
+
+    def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
+        batch, num_graphs = _batch_or_zeros(data)
+        data.x, mask = F.mask_nodes(
+            _features(data, "MaskNodes"),
+            self.p,
+            value=self.value,
+            token=self.token,
+            batch=batch,
+            num_graphs=num_graphs,
+            exact=self.exact,
+            generator=generator,
+        )
+        if self.mask_key is not None:
+            data[self.mask_key] = mask
+            _sync_batch(data, _node_keys(data), [], num_graphs)
+        nodes = F.count_per_graph(mask, batch, num_graphs)
+        edits = Edits.of(
+            num_graphs, batch.device, nodes_masked=nodes, features_masked=nodes * data.x.size(1)
+        )
+        return data, edits
+
+
+class DropoutFeatures(Augmentation):
+    """Zeroes every feature entry with probability ``p``, optionally rescaling the rest by
+    ``1 / (1 - p)`` (see :func:`~graphssl.augment.functional.dropout_features`)."""
+
+    def __init__(self, p: float, rescale: bool = False) -> None:
+        F._check_prob(p)
+        self.p = p
+        self.rescale = rescale
+
+    def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
+        batch, num_graphs = _batch_or_zeros(data)
+        data.x, mask = F.dropout_features(
+            _features(data, "DropoutFeatures"), self.p, rescale=self.rescale, generator=generator
+        )
+        per_node = mask.sum(1)
+        edits = Edits.of(
+            num_graphs,
+            batch.device,
+            features_masked=torch.zeros(
+                num_graphs, dtype=torch.long, device=batch.device
+            ).index_add_(0, batch, per_node),
+            nodes_masked=F.count_per_graph(mask.all(1) & (mask.size(1) > 0), batch, num_graphs),
+        )
+        return data, edits
+
+
+class ShuffleFeatures(Augmentation):
+    """Permutes the feature rows among the nodes of each graph (DGI's corruption); other
+    node attributes stay where they are (see
+    :func:`~graphssl.augment.functional.shuffle_features`)."""
+
+    def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
+        batch, num_graphs = _batch_or_zeros(data)
+        data.x, perm = F.shuffle_features(
+            _features(data, "ShuffleFeatures"),
+            batch=batch,
+            num_graphs=num_graphs,
+            generator=generator,
+        )
+        moved = perm != torch.arange(perm.numel(), device=perm.device)
+        nodes = F.count_per_graph(moved, batch, num_graphs)
+        width = data.x[0].numel() if data.x.size(0) > 0 else 0
+        edits = Edits.of(
+            num_graphs, batch.device, nodes_masked=nodes, features_masked=nodes * width
+        )
+        return data, edits
+
+
+class AddEdges(Augmentation):
+    """Adds ``floor(p E_g)`` random edges inside every graph ``g`` (never across graphs); new
+    edges copy their edge-level attributes from random existing edges of the input, or take
+    ``edge_attr`` from ``edge_attr_fn(num, generator)`` (see
+    :func:`~graphssl.augment.functional.add_edges`)."""
+
+    def __init__(
+        self,
+        p: float,
+        self_loops: bool = False,
+        undirected: bool = False,
+        edge_attr_fn: EdgeAttrFn | None = None,
+    ) -> None:
+        F._check_prob(p)
+        self.p = p
+        self.self_loops = self_loops
+        self.undirected = undirected
+        self.edge_attr_fn = edge_attr_fn
+
+    def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
+        batch, num_graphs = _batch_or_zeros(data)
+        _, added = F.add_edges(
+            data.edge_index,
+            self.p,
+            num_nodes=data.num_nodes,
+            batch=batch,
+            num_graphs=num_graphs,
+            self_loops=self.self_loops,
+            undirected=self.undirected,
+            generator=generator,
+        )
+        return _edit_edges(data, None, added, self.edge_attr_fn, generator)
+
+
+class PerturbEdges(Augmentation):
+    """GraphCL's ``permE``: replaces ``floor(p E_g)`` random edges of every graph ``g`` with as
+    many random edges inside it; new edges' attributes as in :class:`AddEdges` (see
+    :func:`~graphssl.augment.functional.perturb_edges`)."""
+
+    def __init__(
+        self, p: float, self_loops: bool = False, edge_attr_fn: EdgeAttrFn | None = None
+    ) -> None:
+        F._check_prob(p)
+        self.p = p
+        self.self_loops = self_loops
+        self.edge_attr_fn = edge_attr_fn
+
+    def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
+        batch, num_graphs = _batch_or_zeros(data)
+        _, keep, added = F.perturb_edges(
+            data.edge_index,
+            self.p,
+            num_nodes=data.num_nodes,
+            batch=batch,
+            num_graphs=num_graphs,
+            self_loops=self.self_loops,
+            generator=generator,
+        )
+        return _edit_edges(data, keep, added, self.edge_attr_fn, generator)
+
+
+class DropEdgesAdaptive(Augmentation):
+    """GCA's centrality-adaptive edge dropping, normalised per graph (see
+    :func:`~graphssl.augment.functional.drop_edges_adaptive`)."""
+
+    def __init__(self, p: float, centrality: str = "degree", p_tau: float = 0.7) -> None:
+        F._check_prob(p)
+        F._check_prob(p_tau, "p_tau")
+        if centrality not in ("degree", "pagerank"):
+            raise ValueError(f"centrality must be 'degree' or 'pagerank' (got {centrality!r})")
+        self.p = p
+        self.centrality = centrality
+        self.p_tau = p_tau
+
+    def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
+        batch, num_graphs = _batch_or_zeros(data)
+        _, keep = F.drop_edges_adaptive(
+            data.edge_index,
+            self.p,
+            num_nodes=data.num_nodes,
+            centrality=self.centrality,
+            p_tau=self.p_tau,
+            batch=batch,
+            num_graphs=num_graphs,
+            generator=generator,
+        )
+        return _edit_edges(data, keep, data.edge_index.new_zeros(2, 0), None, generator)
+
+
+class RandomWalkSubgraph(Augmentation):
+    """GraphCL's ``subgraph``: keeps about ``keep_ratio`` of each graph's nodes, grown by random
+    walks from a random seed (see :func:`~graphssl.augment.walks.random_walk_subgraph`)."""
+
+    def __init__(
+        self,
+        keep_ratio: float = 0.8,
+        num_walks: int = 4,
+        walk_length: int | None = None,
+        restart_p: float = 0.0,
+    ) -> None:
+        F._check_prob(keep_ratio, "keep_ratio")
+        F._check_prob(restart_p, "restart_p")
+        _check_int(num_walks, "num_walks", 1)
+        if walk_length is not None:
+            _check_int(walk_length, "walk_length", 0)
+        self.keep_ratio = keep_ratio
+        self.num_walks = num_walks
+        self.walk_length = walk_length
+        self.restart_p = restart_p
+
+    def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
+        batch, num_graphs = _graphs(data)
+        node_mask = W.random_walk_subgraph(
+            data.edge_index,
+            self.keep_ratio,
+            num_nodes=data.num_nodes,
+            batch=batch,
+            num_graphs=num_graphs,
+            num_walks=self.num_walks,
+            walk_length=self.walk_length,
+            restart_p=self.restart_p,
+            generator=generator,
+        )
+        return _keep_nodes(data, node_mask)
+
+
+class EgoNet(Augmentation):
+    """Keeps the ``num_hops``-hop neighbourhood of one random centre per graph (see
+    :func:`~graphssl.augment.walks.ego_net`)."""
+
+    def __init__(self, num_hops: int = 2, flow: str = "source_to_target") -> None:
+        _check_int(num_hops, "num_hops", 0)
+        if flow not in ("source_to_target", "target_to_source"):
+            raise ValueError(f"flow must be 'source_to_target' or 'target_to_source' ({flow!r})")
+        self.num_hops = num_hops
+        self.flow = flow
+
+    def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
+        batch, num_graphs = _graphs(data)
+        node_mask, _ = W.ego_net(
+            data.edge_index,
+            self.num_hops,
+            num_nodes=data.num_nodes,
+            batch=batch,
+            num_graphs=num_graphs,
+            flow=self.flow,
+            generator=generator,
+        )
+        return _keep_nodes(data, node_mask)
+
+
+# --------------------------------------------------------------------------------------------
+# Combinators.
+# --------------------------------------------------------------------------------------------
 
 
 class Compose(Augmentation):
-    """Applies augmentations one after another."""
+    """Applies augmentations one after another; their edits add up."""
 
     def __init__(self, augmentations: Sequence[Augmentation]) -> None:
         self.augmentations = list(augmentations)
@@ -85,3 +577,74 @@ class Compose(Augmentation):
         for aug in self.augmentations:
             data = aug.apply(data, generator)
         return data
+
+    def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
+        edits = Edits.zeros(_graphs(data)[1], data.edge_index.device)
+        for aug in self.augmentations:
+            data, more = aug.apply_with_edits(data, generator)
+            edits = edits + more
+        return data, edits
+
+
+class RandomChoice(Augmentation):
+    """Applies ``k`` distinct augmentations drawn uniformly from ``augmentations`` (in their
+    listed order), e.g. GraphCL's random pair of views.
+
+    By default one draw is made per call. With ``per_graph=True`` every graph of a ``Batch``
+    draws its own ``k`` augmentations: the graphs that drew the same set are augmented together
+    as one sub-batch (one vectorised pass per distinct set, not per graph) and merged back in
+    their original order; edits are reported per graph as usual. The augmentations must then
+    produce the same attributes and keep the batch's slices in sync (graphssl's do).
+    """
+
+    def __init__(
+        self, augmentations: Sequence[Augmentation], k: int = 1, per_graph: bool = False
+    ) -> None:
+        self.augmentations = list(augmentations)
+        if not self.augmentations:
+            raise ValueError("RandomChoice needs at least one augmentation")
+        if not isinstance(k, int) or not 1 <= k <= len(self.augmentations):
+            raise ValueError(f"k must be an integer in [1, {len(self.augmentations)}] (got {k!r})")
+        self.k = k
+        self.per_graph = per_graph
+
+    def _draw(self, num: int, generator: torch.Generator | None) -> Tensor:
+        """``num`` draws of ``k`` distinct indices: a bool matrix ``[num, len(augmentations)]``."""
+        device = generator.device if generator is not None else torch.device("cpu")
+        u = torch.rand(num, len(self.augmentations), generator=generator, device=device)
+        chosen = torch.zeros_like(u, dtype=torch.bool)
+        return chosen.scatter_(1, u.argsort(dim=1)[:, : self.k], True)
+
+    def _compose(self, row: list[bool]) -> Compose:
+        return Compose([aug for aug, use in zip(self.augmentations, row, strict=True) if use])
+
+    def apply(self, data: Data, generator: torch.Generator | None) -> Data:
+        return self.apply_with_edits(data, generator)[0]
+
+    def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
+        if not self.per_graph or not isinstance(data, Batch):
+            return self._compose(self._draw(1, generator)[0].tolist()).apply_with_edits(
+                data, generator
+            )
+        num_graphs = data.num_graphs
+        chosen = self._draw(num_graphs, generator).to(data.batch.device)
+        weights = 2 ** torch.arange(chosen.size(1), device=chosen.device)
+        code = (chosen.long() * weights).sum(1)  # one id per distinct set
+        parts, ids, edits = [], [], Edits.zeros(num_graphs, data.batch.device)
+        for value in torch.unique(code).tolist():
+            mask = code == value
+            graph_ids = mask.nonzero().view(-1)
+            aug = self._compose(chosen[graph_ids[0]].tolist())
+            part, part_edits = aug.apply_with_edits(B.select_graphs(data, mask), generator)
+            parts.append(part)
+            ids.append(graph_ids)
+            edits = edits + _scatter_edits(part_edits, graph_ids, num_graphs)
+        return B.merge_graphs(parts, ids, num_graphs), edits
+
+
+def _scatter_edits(edits: Edits, graph_ids: Tensor, num_graphs: int) -> Edits:
+    """Places the edits of a sub-batch at its graphs' positions in a batch of ``num_graphs``."""
+    full = {}
+    for key, value in edits.to_dict().items():
+        full[key] = value.new_zeros(num_graphs).index_copy_(0, graph_ids, value)
+    return Edits(**full)

@@ -1,7 +1,17 @@
 """GNN encoders, readouts and heads."""
 
+from graphssl.encoders.ema import cosine_momentum, ema_update, frozen_copy
 from graphssl.encoders.graph import GraphEncoder, readout
 from graphssl.encoders.heads import ProjectionHead
 from graphssl.encoders.node import NodeEncoder, num_parameters
 
-__all__ = ["GraphEncoder", "NodeEncoder", "ProjectionHead", "num_parameters", "readout"]
+__all__ = [
+    "GraphEncoder",
+    "NodeEncoder",
+    "ProjectionHead",
+    "cosine_momentum",
+    "ema_update",
+    "frozen_copy",
+    "num_parameters",
+    "readout",
+]

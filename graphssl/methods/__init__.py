@@ -1,6 +1,20 @@
 """Published self-supervised methods, composed from graphssl's parts, and their registry."""
 
+from graphssl.methods.base import NodeMethod, drop_and_mask_views
+from graphssl.methods.bgrl import BGRL
+from graphssl.methods.decorrelation import CCASSG, GBT
 from graphssl.methods.grace import GRACE
 from graphssl.methods.registry import build_method, get_method, list_methods, register_method
 
-__all__ = ["GRACE", "build_method", "get_method", "list_methods", "register_method"]
+__all__ = [
+    "BGRL",
+    "CCASSG",
+    "GBT",
+    "GRACE",
+    "NodeMethod",
+    "build_method",
+    "drop_and_mask_views",
+    "get_method",
+    "list_methods",
+    "register_method",
+]

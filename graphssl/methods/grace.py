@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
-from graphssl.augment import Compose, DropEdges, MaskFeatures
 from graphssl.encoders import NodeEncoder, ProjectionHead
+from graphssl.methods.base import NodeMethod, drop_and_mask_views
 from graphssl.methods.registry import register_method
 from graphssl.objectives import info_nce
 
 
 @register_method("grace")
-class GRACE(nn.Module):
+class GRACE(NodeMethod):
     r"""GRACE: two views by edge dropping and feature-column masking, a shared encoder, a
     projection head and the symmetric InfoNCE with intra- and inter-view negatives.
 
@@ -45,11 +44,7 @@ class GRACE(nn.Module):
         self.projector = ProjectionHead(out_dim, proj_dim, out_dim, act="elu")
         self.tau = tau
         self.chunk_size = chunk_size
-        self.augment = [
-            Compose([DropEdges(pe), MaskFeatures(pf)])
-            for pe, pf in zip(drop_edge, drop_feature, strict=True)
-        ]
-        self.generator: torch.Generator | None = None
+        self.augment = drop_and_mask_views(drop_edge, drop_feature)
 
     @classmethod
     def from_config(
@@ -88,21 +83,9 @@ class GRACE(nn.Module):
             chunk_size=chunk_size,
         )
 
-    def encode(self, data: Data) -> Tensor:
-        return self.encoder(data.x, data.edge_index, batch=data.get("batch"))
-
     def loss(self, data: Data) -> Tensor:
         """One training step's loss on ``data`` (a graph or a batch)."""
         v1, v2 = (aug(data, self.generator) for aug in self.augment)
         h1 = self.projector(self.encode(v1))
         h2 = self.projector(self.encode(v2))
         return info_nce(h1, h2, self.tau, chunk_size=self.chunk_size)
-
-    @torch.no_grad()
-    def embed(self, data: Data) -> Tensor:
-        """Frozen node embeddings ``[num_nodes, out_dim]`` of the unperturbed graph."""
-        was_training = self.training
-        self.eval()
-        z = self.encode(data)
-        self.train(was_training)
-        return z.detach()

@@ -1,0 +1,105 @@
+"""Negative-free methods with decorrelation objectives: G-BT and CCA-SSG."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor, nn
+from torch_geometric.data import Data
+
+from graphssl.encoders import NodeEncoder
+from graphssl.methods.base import NodeMethod, drop_and_mask_views
+from graphssl.methods.registry import register_method
+from graphssl.objectives import barlow_twins_loss, cca_ssg_loss
+
+
+@register_method("gbt")
+class GBT(NodeMethod):
+    r"""Graph Barlow Twins (Bielak et al., 2022): Barlow Twins between the encoder outputs of
+    two edge-drop + feature-mask views, ``lambda = 1 / D``.
+
+    Args:
+        encoder: node encoder.
+        drop_edge, drop_feature: per-view augmentation rates.
+        lambd: off-diagonal weight (``None``: ``1 / D``).
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        drop_edge=(0.4, 0.4),
+        drop_feature=(0.1, 0.1),
+        lambd: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.augment = drop_and_mask_views(tuple(drop_edge), tuple(drop_feature))
+        self.lambd = lambd
+
+    @classmethod
+    def from_config(
+        cls,
+        in_channels: int,
+        *,
+        conv: str = "gcn",
+        hidden: int = 512,
+        out: int = 256,
+        num_layers: int = 2,
+        activation: str = "prelu",
+        norm: str | None = "batch_norm",
+        drop_edge=(0.4, 0.4),
+        drop_feature=(0.1, 0.1),
+        lambd: float | None = None,
+        **unused: Any,
+    ) -> GBT:
+        encoder = NodeEncoder(
+            conv, in_channels, hidden, out, num_layers=num_layers, act=activation, norm=norm
+        )
+        return cls(encoder, drop_edge, drop_feature, lambd)
+
+    def loss(self, data: Data) -> Tensor:
+        v1, v2 = (aug(data, self.generator) for aug in self.augment)
+        return barlow_twins_loss(self.encode(v1), self.encode(v2), self.lambd)
+
+
+@register_method("cca-ssg")
+class CCASSG(NodeMethod):
+    r"""CCA-SSG (Zhang et al., 2021): the encoder outputs of two views, standardised, are
+    pulled together while each is softly whitened.
+
+    Args:
+        encoder: node encoder.
+        drop_edge, drop_feature: per-view augmentation rates.
+        lambd: weight of the decorrelation terms.
+    """
+
+    def __init__(
+        self, encoder: nn.Module, drop_edge=(0.4, 0.4), drop_feature=(0.1, 0.1), lambd: float = 1e-3
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.augment = drop_and_mask_views(tuple(drop_edge), tuple(drop_feature))
+        self.lambd = lambd
+
+    @classmethod
+    def from_config(
+        cls,
+        in_channels: int,
+        *,
+        conv: str = "gcn",
+        hidden: int = 512,
+        out: int = 512,
+        num_layers: int = 2,
+        activation: str = "relu",
+        drop_edge=(0.4, 0.4),
+        drop_feature=(0.1, 0.1),
+        lambd: float = 1e-3,
+        **unused: Any,
+    ) -> CCASSG:
+        """CCA-SSG's encoder: GCN layers with the activation between them, none after."""
+        encoder = NodeEncoder(conv, in_channels, hidden, out, num_layers=num_layers, act=activation)
+        return cls(encoder, drop_edge, drop_feature, lambd)
+
+    def loss(self, data: Data) -> Tensor:
+        v1, v2 = (aug(data, self.generator) for aug in self.augment)
+        return cca_ssg_loss(self.encode(v1), self.encode(v2), self.lambd)
