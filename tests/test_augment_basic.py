@@ -110,3 +110,11 @@ def test_bad_probability_and_generator_device():
             drop_edges(
                 torch.zeros(2, 3, dtype=torch.long), 0.5, generator=torch.Generator(device="cuda")
             )
+
+
+def test_drop_edges_keeps_every_edge_attribute_aligned():
+    data = _graph()
+    data.edge_weight = torch.arange(data.edge_index.size(1)).float()
+    view = DropEdges(0.5)(data, torch.Generator().manual_seed(3))
+    assert torch.equal(view.edge_weight, view.edge_attr.view(-1))
+    assert torch.equal(data.edge_index[:, view.edge_weight.long()], view.edge_index)

@@ -254,18 +254,15 @@ class DropEdges(Augmentation):
     def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
         batch, num_graphs = _batch_or_zeros(data)
         edge_graph = F._edge_graph(data.edge_index, batch)
-        edge_index, edge_attr, keep = F.drop_edges(
-            data.edge_index,
-            self.p,
-            edge_attr=data.get("edge_attr"),
-            undirected=self.undirected,
-            generator=generator,
+        node_keys = _node_keys(data)
+        edge_keys = _edge_keys(data, node_keys)  # edge_attr, edge_weight, ...: kept aligned
+        edge_index, _, keep = F.drop_edges(
+            data.edge_index, self.p, undirected=self.undirected, generator=generator
         )
         data.edge_index = edge_index
-        if edge_attr is not None:
-            data.edge_attr = edge_attr
-        edge_keys = ["edge_attr"] if edge_attr is not None else []
-        _sync_batch(data, _node_keys(data), edge_keys, num_graphs)
+        for key in edge_keys:
+            data[key] = data[key][keep]
+        _sync_batch(data, node_keys, edge_keys, num_graphs)
         removed = F.count_per_graph(~keep, edge_graph, num_graphs)
         return data, Edits.of(num_graphs, batch.device, edges_removed=removed)
 
