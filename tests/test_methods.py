@@ -17,8 +17,9 @@ SMALL = {
     "bgrl": {"hidden": 128, "out": 64, "pred_hidden": 128, "total_steps": 30},
     "gbt": {"hidden": 128, "out": 64},
     "cca-ssg": {"hidden": 128, "out": 64},
+    "dgi": {"hidden": 128},
 }
-LR = {"grace": 1e-3, "bgrl": 1e-3, "gbt": 1e-3, "cca-ssg": 1e-3}
+LR = {"grace": 1e-3, "bgrl": 1e-3, "gbt": 1e-3, "cca-ssg": 1e-3, "dgi": 1e-3}
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +65,24 @@ def test_ema_helpers():
     assert cosine_momentum(50, 100, 0.99) == pytest.approx(0.995)
     with pytest.raises(ValueError, match="momentum"):
         ema_update(t, b, 1.5)
+
+
+def test_dgi_summarises_and_corrupts_each_graph_of_a_batch():
+    from torch_geometric.data import Batch
+
+    from graphssl.data import make_csbm
+    from graphssl.methods import DGI
+
+    graphs = [make_csbm(num_nodes=40, seed=s) for s in range(3)]
+    batch = Batch.from_data_list(graphs)
+    model = DGI.from_config(batch.num_features, hidden=8)
+    h = model.encode(batch)
+    s = model.summary(h, batch.batch)
+    assert s.shape == (3, 8) and ((s > 0) & (s < 1)).all()
+    torch.testing.assert_close(s[1], torch.sigmoid(h[batch.batch == 1].mean(0)))
+    corrupted = model.corrupt(batch, torch.Generator().manual_seed(0))
+    for g in range(3):  # rows are shuffled within each graph only
+        rows = batch.batch == g
+        assert torch.equal(corrupted.x[rows].sort(0).values, batch.x[rows].sort(0).values)
+    assert not torch.equal(corrupted.x, batch.x)
+    assert torch.isfinite(model.loss(batch))

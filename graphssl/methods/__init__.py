@@ -3,12 +3,14 @@
 from graphssl.methods.base import NodeMethod, drop_and_mask_views
 from graphssl.methods.bgrl import BGRL
 from graphssl.methods.decorrelation import CCASSG, GBT
+from graphssl.methods.dgi import DGI
 from graphssl.methods.grace import GRACE
 from graphssl.methods.registry import build_method, get_method, list_methods, register_method
 
 __all__ = [
     "BGRL",
     "CCASSG",
+    "DGI",
     "GBT",
     "GRACE",
     "NodeMethod",
