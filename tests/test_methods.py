@@ -18,8 +18,9 @@ SMALL = {
     "gbt": {"hidden": 128, "out": 64},
     "cca-ssg": {"hidden": 128, "out": 64},
     "dgi": {"hidden": 128},
+    "graphmae": {"hidden": 64, "heads": 2},
 }
-LR = {"grace": 1e-3, "bgrl": 1e-3, "gbt": 1e-3, "cca-ssg": 1e-3, "dgi": 1e-3}
+LR = {"grace": 1e-3, "bgrl": 1e-3, "gbt": 1e-3, "cca-ssg": 1e-3, "dgi": 1e-3, "graphmae": 1e-3}
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +87,22 @@ def test_dgi_summarises_and_corrupts_each_graph_of_a_batch():
         assert torch.equal(corrupted.x[rows].sort(0).values, batch.x[rows].sort(0).values)
     assert not torch.equal(corrupted.x, batch.x)
     assert torch.isfinite(model.loss(batch))
+
+
+def test_graphmae_masks_with_token_and_noise(cora):
+    from graphssl.methods import GraphMAE
+
+    model = GraphMAE.from_config(
+        cora.num_features, hidden=16, heads=2, mask_rate=0.5, replace_rate=0.2
+    )
+    with torch.no_grad():
+        model.mask_token.fill_(7.0)
+    model.generator = torch.Generator().manual_seed(0)
+    x_in, mask = model.mask(cora)
+    assert int(mask.sum()) == cora.num_nodes // 2
+    assert torch.equal(x_in[~mask], cora.x[~mask])  # unmasked rows untouched
+    token_rows = (x_in[mask] == 7.0).all(1)
+    assert 0.7 < token_rows.float().mean() < 0.9  # ~ 1 - replace_rate carry the token
+    loss = model.loss(cora)
+    loss.backward()
+    assert model.mask_token.grad is not None and model.mask_token.grad.abs().sum() > 0

@@ -58,11 +58,13 @@ class NodeEncoder(nn.Module):
         self.in_channels = in_channels
         self.out_channels = out_channels or hidden_channels
         self.act_last = act_last
+        # Without an explicit out_channels PyG builds the last layer like the hidden ones
+        # (e.g. GAT concatenates its heads there too, as GraphMAE's encoder does).
         self.gnn = _MODELS[key](
             in_channels,
             hidden_channels,
             num_layers,
-            out_channels=self.out_channels,
+            out_channels=out_channels,
             act=act,
             norm=norm,
             dropout=dropout,

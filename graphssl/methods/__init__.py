@@ -5,6 +5,7 @@ from graphssl.methods.bgrl import BGRL
 from graphssl.methods.decorrelation import CCASSG, GBT
 from graphssl.methods.dgi import DGI
 from graphssl.methods.grace import GRACE
+from graphssl.methods.graphmae import GraphMAE
 from graphssl.methods.registry import build_method, get_method, list_methods, register_method
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "DGI",
     "GBT",
     "GRACE",
+    "GraphMAE",
     "NodeMethod",
     "build_method",
     "drop_and_mask_views",

@@ -1,0 +1,110 @@
+"""GraphMAE: Self-Supervised Masked Graph Autoencoders (Hou et al., 2022)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.data import Data
+from torch_geometric.nn import GATConv
+
+from graphssl.augment.functional import mask_nodes
+from graphssl.encoders import NodeEncoder
+from graphssl.methods.base import NodeMethod
+from graphssl.methods.registry import register_method
+from graphssl.objectives import sce_loss
+
+
+@register_method("graphmae")
+class GraphMAE(NodeMethod):
+    r"""GraphMAE: mask the features of a fraction of the nodes (a learnable ``[MASK]`` token,
+    a few replaced by random nodes' features), encode, re-mask the masked nodes' codes, decode
+    with a one-layer GAT, and score the reconstruction of the masked features with the scaled
+    cosine error.
+
+    Args:
+        encoder: node encoder ``-> [N, hidden]``.
+        in_channels: feature size (the decoder's output size).
+        hidden: the encoder's output size.
+        mask_rate: fraction of nodes masked per graph.
+        replace_rate: fraction of the masked nodes that get another node's features instead
+            of the token.
+        alpha: SCE exponent.
+        decoder_heads: attention heads of the GAT decoder (averaged).
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        in_channels: int,
+        hidden: int,
+        mask_rate: float = 0.5,
+        replace_rate: float = 0.05,
+        alpha: float = 3.0,
+        decoder_heads: int = 1,
+    ) -> None:
+        super().__init__()
+        if not 0.0 < mask_rate < 1.0:
+            raise ValueError(f"mask_rate must be in (0, 1) (got {mask_rate})")
+        if not 0.0 <= replace_rate < 1.0:
+            raise ValueError(f"replace_rate must be in [0, 1) (got {replace_rate})")
+        self.encoder = encoder
+        self.mask_token = nn.Parameter(torch.zeros(in_channels))
+        self.encoder_to_decoder = nn.Linear(hidden, hidden, bias=False)
+        self.decoder = GATConv(hidden, in_channels, heads=decoder_heads, concat=False)
+        self.mask_rate, self.replace_rate, self.alpha = mask_rate, replace_rate, alpha
+
+    @classmethod
+    def from_config(
+        cls,
+        in_channels: int,
+        *,
+        hidden: int = 512,
+        heads: int = 4,
+        num_layers: int = 2,
+        activation: str = "prelu",
+        dropout: float = 0.2,
+        mask_rate: float = 0.5,
+        replace_rate: float = 0.05,
+        alpha: float = 3.0,
+        **unused: Any,
+    ) -> GraphMAE:
+        """GraphMAE's node encoder: GAT layers of ``hidden`` units (``heads`` concatenated),
+        the activation after every layer."""
+        encoder = NodeEncoder(
+            "gat",
+            in_channels,
+            hidden,
+            num_layers=num_layers,
+            act=activation,
+            act_last=True,
+            dropout=dropout,
+            heads=heads,
+        )
+        return cls(encoder, in_channels, hidden, mask_rate, replace_rate, alpha)
+
+    def mask(self, data: Data) -> tuple[Tensor, Tensor]:
+        """``(x_in, mask)``: the encoder's input with the masked rows replaced, and the
+        boolean mask of masked nodes ``[N]``."""
+        x, mask = mask_nodes(
+            data.x, self.mask_rate, batch=data.get("batch"), exact=True, generator=self.generator
+        )
+        masked = mask.nonzero().view(-1)
+        noise = torch.rand(masked.numel(), device=x.device, generator=self.generator)
+        noisy = masked[noise < self.replace_rate]
+        source = torch.randint(
+            0, x.size(0), (noisy.numel(),), device=x.device, generator=self.generator
+        )
+        x[noisy] = data.x[source]
+        token = torch.zeros(x.size(0), 1, device=x.device, dtype=x.dtype)
+        token[masked[noise >= self.replace_rate]] = 1.0
+        return x + token * self.mask_token, mask
+
+    def loss(self, data: Data) -> Tensor:
+        x_in, mask = self.mask(data)
+        h = self.encoder(x_in, data.edge_index, batch=data.get("batch"))
+        code = self.encoder_to_decoder(h)
+        code = code.masked_fill(mask[:, None], 0.0)  # re-mask before decoding
+        recon = self.decoder(code, data.edge_index)
+        return sce_loss(recon[mask], data.x[mask], self.alpha)
