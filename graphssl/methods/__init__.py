@@ -4,6 +4,7 @@ from graphssl.methods.base import NodeMethod, drop_and_mask_views
 from graphssl.methods.bgrl import BGRL
 from graphssl.methods.decorrelation import CCASSG, GBT
 from graphssl.methods.dgi import DGI
+from graphssl.methods.gae import GAE, VGAE
 from graphssl.methods.grace import GRACE
 from graphssl.methods.graphmae import GraphMAE
 from graphssl.methods.registry import build_method, get_method, list_methods, register_method
@@ -12,10 +13,12 @@ __all__ = [
     "BGRL",
     "CCASSG",
     "DGI",
+    "GAE",
     "GBT",
     "GRACE",
     "GraphMAE",
     "NodeMethod",
+    "VGAE",
     "build_method",
     "drop_and_mask_views",
     "get_method",
