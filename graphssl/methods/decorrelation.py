@@ -13,16 +13,8 @@ from graphssl.methods.registry import register_method
 from graphssl.objectives import barlow_twins_loss, cca_ssg_loss
 
 
-@register_method("gbt")
-class GBT(NodeMethod):
-    r"""Graph Barlow Twins (Bielak et al., 2022): Barlow Twins between the encoder outputs of
-    two edge-drop + feature-mask views, ``lambda = 1 / D``.
-
-    Args:
-        encoder: node encoder.
-        drop_edge, drop_feature: per-view augmentation rates.
-        lambd: off-diagonal weight (``None``: ``1 / D``).
-    """
+class _TwoViewDecorrelation(NodeMethod):
+    """Two edge-drop + feature-mask views, one encoder, an objective on its two outputs."""
 
     def __init__(
         self,
@@ -35,6 +27,25 @@ class GBT(NodeMethod):
         self.encoder = encoder
         self.augment = drop_and_mask_views(tuple(drop_edge), tuple(drop_feature))
         self.lambd = lambd
+
+    def objective(self, z1: Tensor, z2: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def loss(self, data: Data) -> Tensor:
+        v1, v2 = (aug(data, self.generator) for aug in self.augment)
+        return self.objective(self.encode(v1), self.encode(v2))
+
+
+@register_method("gbt")
+class GBT(_TwoViewDecorrelation):
+    r"""Graph Barlow Twins (Bielak et al., 2022): Barlow Twins between the encoder outputs of
+    two edge-drop + feature-mask views.
+
+    Args:
+        encoder: node encoder.
+        drop_edge, drop_feature: per-view augmentation rates.
+        lambd: off-diagonal weight (``None``: ``1 / D``).
+    """
 
     @classmethod
     def from_config(
@@ -57,13 +68,12 @@ class GBT(NodeMethod):
         )
         return cls(encoder, drop_edge, drop_feature, lambd)
 
-    def loss(self, data: Data) -> Tensor:
-        v1, v2 = (aug(data, self.generator) for aug in self.augment)
-        return barlow_twins_loss(self.encode(v1), self.encode(v2), self.lambd)
+    def objective(self, z1: Tensor, z2: Tensor) -> Tensor:
+        return barlow_twins_loss(z1, z2, self.lambd)
 
 
 @register_method("cca-ssg")
-class CCASSG(NodeMethod):
+class CCASSG(_TwoViewDecorrelation):
     r"""CCA-SSG (Zhang et al., 2021): the encoder outputs of two views, standardised, are
     pulled together while each is softly whitened.
 
@@ -76,10 +86,7 @@ class CCASSG(NodeMethod):
     def __init__(
         self, encoder: nn.Module, drop_edge=(0.4, 0.4), drop_feature=(0.1, 0.1), lambd: float = 1e-3
     ) -> None:
-        super().__init__()
-        self.encoder = encoder
-        self.augment = drop_and_mask_views(tuple(drop_edge), tuple(drop_feature))
-        self.lambd = lambd
+        super().__init__(encoder, drop_edge, drop_feature, lambd)
 
     @classmethod
     def from_config(
@@ -100,6 +107,5 @@ class CCASSG(NodeMethod):
         encoder = NodeEncoder(conv, in_channels, hidden, out, num_layers=num_layers, act=activation)
         return cls(encoder, drop_edge, drop_feature, lambd)
 
-    def loss(self, data: Data) -> Tensor:
-        v1, v2 = (aug(data, self.generator) for aug in self.augment)
-        return cca_ssg_loss(self.encode(v1), self.encode(v2), self.lambd)
+    def objective(self, z1: Tensor, z2: Tensor) -> Tensor:
+        return cca_ssg_loss(z1, z2, self.lambd)
