@@ -85,3 +85,21 @@ def test_non_finite_loss_stops_with_a_clear_error():
     model.loss = lambda batch: torch.tensor(float("nan"), requires_grad=True)
     with pytest.raises(FloatingPointError, match="epoch 1"):
         pretrain(model, data, epochs=2, progress=False)
+
+
+def test_iterable_of_batches_is_one_pass_per_epoch():
+    from torch_geometric.data import Batch
+
+    graphs = [make_csbm(num_nodes=30, seed=s) for s in range(6)]
+    batches = [Batch.from_data_list(graphs[i : i + 2]) for i in range(0, 6, 2)]
+    model = _model(graphs[0])
+    steps = []
+    original = model.loss
+
+    def counting_loss(batch):
+        steps.append(batch.num_graphs)
+        return original(batch)
+
+    model.loss = counting_loss
+    history = pretrain(model, batches, epochs=2, device="cpu", progress=False)
+    assert steps == [2, 2, 2, 2, 2, 2] and len(history) == 2
