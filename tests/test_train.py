@@ -90,7 +90,7 @@ def test_non_finite_loss_stops_with_a_clear_error():
 def test_iterable_of_batches_is_one_pass_per_epoch():
     from torch_geometric.data import Batch
 
-    graphs = [make_csbm(num_nodes=30, seed=s) for s in range(6)]
+    graphs = [make_csbm(num_nodes=40, seed=s) for s in range(6)]
     batches = [Batch.from_data_list(graphs[i : i + 2]) for i in range(0, 6, 2)]
     model = _model(graphs[0])
     steps = []
