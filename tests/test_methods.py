@@ -18,12 +18,17 @@ SMALL = {
     "gbt": {"hidden": 128, "out": 64},
     "cca-ssg": {"hidden": 128, "out": 64},
     "dgi": {"hidden": 128},
-    "graphmae": {"hidden": 64, "heads": 2},
+    "graphmae": {"hidden": 128, "heads": 4},
+    "gca": {"hidden": 64, "proj_hidden": 64, "tau": 0.4, "centrality": "pagerank"},
     "gae": {},
     "vgae": {},
 }
 LR = {"gae": 1e-2, "vgae": 1e-2}  # Kipf & Welling's rate; 1e-3 for the others
-EPOCHS = {"gae": 100, "vgae": 200}  # small, cheap models that learn more slowly; 30 for others
+EPOCHS = {
+    "gae": 100,
+    "vgae": 200,
+    "graphmae": 80,
+}  # slower learners (GraphMAE: 1500 epochs in the paper); 30 for others
 
 
 @pytest.fixture(scope="module")

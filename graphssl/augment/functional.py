@@ -177,13 +177,58 @@ def random_rank(
         ``[num_groups]``.
     """
     n = group.numel()
-    perm = _randperm(n, group.device, generator)
-    perm = perm[torch.sort(group[perm], stable=True)[1]]  # grouped, random within a group
+    order = _grouped_random_order(group, num_groups, generator)
     counts = torch.bincount(group, minlength=num_groups)
     start = counts.cumsum(0) - counts
-    rank = torch.empty_like(perm)
-    rank[perm] = torch.arange(n, device=group.device) - start[group[perm]]
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(n, device=group.device) - start[group[order]]
     return rank, counts
+
+
+def _grouped_random_order(
+    group: Tensor, num_groups: int, generator: torch.Generator | None
+) -> Tensor:
+    """The items ``[n]`` grouped by ``group`` (groups in order), each group in the order of
+    one uniformly random permutation of all items.
+
+    One ``randperm`` and one sort of the unique keys ``group * n + position in the
+    permutation`` (nearly sorted when ``group`` is, as in a ``Batch``); no sort at all for a
+    single group."""
+    n = group.numel()
+    perm = _randperm(n, group.device, generator)
+    if num_groups <= 1:
+        return perm
+    position = torch.empty_like(perm)
+    position[perm] = torch.arange(n, device=group.device)
+    return torch.sort(group * n + position)[1]
+
+
+def sample_per_group(group: Tensor, k: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    r"""A uniformly random subset of exactly ``k[g]`` items of every group ``g``, in one pass.
+
+    The same subset as ``random_rank(group, ...)[0] < k[group]`` for the same generator state,
+    without materialising the ranks.
+
+    Args:
+        group: group id of every item ``[n]``.
+        k: items to take per group ``[num_groups]`` (at most the group's size).
+
+    Returns:
+        ``[n]`` bool, ``True`` = sampled.
+    """
+    n = group.numel()
+    order = _grouped_random_order(group, k.numel(), generator)
+    counts = torch.bincount(group, minlength=k.numel())
+    start = counts.cumsum(0) - counts
+    sorted_group = group if _is_sorted(group) else group[order]
+    position = torch.arange(n, device=group.device)
+    mask = torch.zeros(n, dtype=torch.bool, device=group.device)
+    mask[order[position < (start + k)[sorted_group]]] = True
+    return mask
+
+
+def _is_sorted(values: Tensor) -> bool:
+    return values.numel() < 2 or bool((values[1:] >= values[:-1]).all())
 
 
 def _sample_nodes(
@@ -196,9 +241,8 @@ def _sample_nodes(
     """Boolean mask ``[num_nodes]`` of sampled nodes: each with probability ``p``, or exactly
     ``floor(p * n_g)`` of graph ``g`` when ``exact``."""
     if exact:
-        rank, counts = random_rank(batch, num_graphs, generator)
-        k = torch.floor(p * counts.double()).long()
-        return rank < k[batch]
+        counts = torch.bincount(batch, minlength=num_graphs)
+        return sample_per_group(batch, torch.floor(p * counts.double()).long(), generator)
     return _rand(batch.numel(), batch.device, generator) < p
 
 
@@ -242,9 +286,9 @@ def drop_nodes(
     device = edge_index.device
     batch, num_graphs = graph_index(num_nodes, batch, num_graphs, device)
     if exact:
-        rank, counts = random_rank(batch, num_graphs, generator)
+        counts = torch.bincount(batch, minlength=num_graphs)
         k = torch.minimum(torch.floor(p * counts.double()).long(), counts - 1)
-        node_mask = rank >= k[batch]
+        node_mask = ~sample_per_group(batch, k, generator)
     else:
         u = _rand(num_nodes, device, generator)
         best = torch.full((num_graphs,), -1.0, device=device)
@@ -255,17 +299,10 @@ def drop_nodes(
 
 
 def _induced(edge_index: Tensor, node_mask: Tensor) -> tuple[Tensor, Tensor]:
-    """Edges between kept nodes, relabelled, and the kept-edge mask."""
-    from torch_geometric.utils import subgraph
-
-    edge_index, _, edge_mask = subgraph(
-        node_mask,
-        edge_index,
-        relabel_nodes=True,
-        num_nodes=node_mask.numel(),
-        return_edge_mask=True,
-    )
-    return edge_index, edge_mask
+    """Edges between kept nodes, relabelled to the kept nodes' order, and the kept-edge mask."""
+    edge_mask = node_mask[edge_index[0]] & node_mask[edge_index[1]]
+    new_id = torch.cumsum(node_mask, 0) - 1
+    return new_id[edge_index[:, edge_mask]], edge_mask
 
 
 # --------------------------------------------------------------------------------------------
@@ -502,12 +539,26 @@ def perturb_edges(
     """
     _check_prob(p)
     batch, num_graphs = graph_index(num_nodes, batch, num_graphs, edge_index.device)
-    _, ptr = _ptr(batch, num_graphs)
-    rank, e_g = random_rank(_edge_graph(edge_index, batch), num_graphs, generator)
-    k = torch.floor(p * e_g.double()).long()
-    keep = rank >= k[_edge_graph(edge_index, batch)]
-    added = sample_edges(k, ptr, self_loops=self_loops, generator=generator)
+    keep, added = _perturb_plan(edge_index, p, batch, num_graphs, self_loops, generator)
     return torch.cat([edge_index[:, keep], added], dim=1), keep, added
+
+
+def _perturb_plan(
+    edge_index: Tensor,
+    p: float,
+    batch: Tensor,
+    num_graphs: int,
+    self_loops: bool,
+    generator: torch.Generator | None,
+) -> tuple[Tensor, Tensor]:
+    """The kept-edge mask ``[num_edges]`` and the new edges ``[2, num_added]`` of
+    :func:`perturb_edges`, without assembling the result."""
+    _, ptr = _ptr(batch, num_graphs)
+    edge_graph = _edge_graph(edge_index, batch)
+    e_g = torch.bincount(edge_graph, minlength=num_graphs)
+    k = torch.floor(p * e_g.double()).long()
+    keep = ~sample_per_group(edge_graph, k, generator)
+    return keep, sample_edges(k, ptr, self_loops=self_loops, generator=generator)
 
 
 def sample_edge_attr(
@@ -613,8 +664,8 @@ def drop_edges_adaptive(
         edge_index: ``[2, num_edges]``.
         p: mean drop probability.
         num_nodes: number of nodes.
-        centrality: ``"degree"``, ``"pagerank"``, or node centralities ``[num_nodes]``
-            (positive).
+        centrality: ``"degree"``, ``"pagerank"``, ``"eigenvector"`` (per graph, see
+            :func:`eigenvector_centrality`), or node centralities ``[num_nodes]`` (positive).
         p_tau: cap on any edge's drop probability.
         batch: optional graph id of every node ``[num_nodes]``.
         num_graphs: number of graphs.
@@ -626,21 +677,7 @@ def drop_edges_adaptive(
     _check_prob(p)
     _check_prob(p_tau, "p_tau")
     batch, num_graphs = graph_index(num_nodes, batch, num_graphs, edge_index.device)
-    if isinstance(centrality, Tensor):
-        if centrality.shape != (num_nodes,):
-            raise ValueError(
-                f"centrality must have shape [num_nodes] = [{num_nodes}] "
-                f"(got {list(centrality.shape)})"
-            )
-        c = centrality
-    elif centrality == "degree":
-        c = degree_centrality(edge_index, num_nodes)
-    elif centrality == "pagerank":
-        c = pagerank_centrality(edge_index, num_nodes)
-    else:
-        raise ValueError(
-            f"centrality must be 'degree', 'pagerank' or a tensor (got {centrality!r})"
-        )
+    c = node_centrality(edge_index, num_nodes, centrality, batch=batch, num_graphs=num_graphs)
     if edge_index.size(1) == 0:
         return edge_index, torch.ones(0, dtype=torch.bool, device=edge_index.device)
     score = torch.log(c[edge_index[1]].clamp_min(1e-12))
@@ -649,3 +686,159 @@ def drop_edges_adaptive(
     )
     keep = _rand(probs.numel(), edge_index.device, generator) >= probs
     return edge_index[:, keep], keep
+
+
+def eigenvector_centrality(
+    edge_index: Tensor,
+    num_nodes: int,
+    *,
+    batch: Tensor | None = None,
+    num_graphs: int | None = None,
+    max_iters: int = 100,
+    tol: float = 1e-6,
+) -> Tensor:
+    r"""Eigenvector centrality by power iteration, per graph of a batch (``[num_nodes]``).
+
+    Iterates :math:`c \leftarrow (A + I) c`, :math:`A_{ij} = 1` for an edge ``(j, i)`` (a node is
+    central when central nodes point to it, as ``networkx.eigenvector_centrality``), and
+    normalises every graph's vector to unit Euclidean norm after each step. The shift by
+    :math:`I` keeps the iteration from oscillating on bipartite graphs (trees, rings of even
+    length) without changing the eigenvectors. Stops after ``max_iters`` steps or once no entry
+    moves by more than ``tol``. A graph without edges gets ``1 / sqrt(n_g)`` on every node.
+
+    Args:
+        edge_index: ``[2, num_edges]``.
+        num_nodes: number of nodes.
+        batch: optional graph id of every node ``[num_nodes]``.
+        num_graphs: number of graphs.
+        max_iters: most power-iteration steps.
+        tol: convergence tolerance (max absolute change of an entry).
+
+    Returns:
+        the centrality of every node ``[num_nodes]`` (float, non-negative, unit norm per graph).
+    """
+    device = edge_index.device
+    batch, num_graphs = graph_index(num_nodes, batch, num_graphs, device)
+    row, col = edge_index
+    c = _unit_per_graph(torch.ones(num_nodes, device=device), batch, num_graphs)
+    for _ in range(max_iters):
+        nxt = c.index_add(0, col, c[row])
+        nxt = _unit_per_graph(nxt, batch, num_graphs)
+        done = bool((nxt - c).abs().max() <= tol) if num_nodes > 0 else True
+        c = nxt
+        if done:
+            break
+    return c
+
+
+def _unit_per_graph(c: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
+    """Scales every graph's entries of ``c`` ``[num_nodes]`` to unit Euclidean norm."""
+    sq = torch.zeros(num_graphs, dtype=c.dtype, device=c.device).index_add_(0, batch, c * c)
+    return c / sq.sqrt().clamp_min(1e-30)[batch]
+
+
+def node_centrality(
+    edge_index: Tensor,
+    num_nodes: int,
+    centrality: str | Tensor,
+    *,
+    batch: Tensor | None = None,
+    num_graphs: int | None = None,
+) -> Tensor:
+    r"""Node centrality ``[num_nodes]`` by name (``"degree"``, ``"pagerank"``,
+    ``"eigenvector"``) or passed through when already a tensor of shape ``[num_nodes]``."""
+    if isinstance(centrality, Tensor):
+        if centrality.shape != (num_nodes,):
+            raise ValueError(
+                f"centrality must have shape [num_nodes] = [{num_nodes}] "
+                f"(got {list(centrality.shape)})"
+            )
+        return centrality
+    if centrality == "degree":
+        return degree_centrality(edge_index, num_nodes)
+    if centrality == "pagerank":
+        return pagerank_centrality(edge_index, num_nodes)
+    if centrality == "eigenvector":
+        return eigenvector_centrality(edge_index, num_nodes, batch=batch, num_graphs=num_graphs)
+    raise ValueError(
+        f"centrality must be 'degree', 'pagerank', 'eigenvector' or a tensor (got {centrality!r})"
+    )
+
+
+def feature_weights_adaptive(
+    x: Tensor,
+    centrality: Tensor,
+    *,
+    batch: Tensor | None = None,
+    num_graphs: int | None = None,
+    binary: bool = False,
+) -> Tensor:
+    r"""GCA's feature importance per graph: :math:`s_{g,f} = \log(1 + \sum_{u \in g}
+    |x_{u,f}| \, c_u)` (GCA's reference code adds the 1 so that an all-zero column is finite).
+
+    Args:
+        x: node features ``[num_nodes, num_features]``.
+        centrality: node centrality ``c`` ``[num_nodes]``.
+        batch: optional graph id of every node ``[num_nodes]``.
+        num_graphs: number of graphs.
+        binary: use :math:`[x_{u,f} \neq 0]` instead of :math:`|x_{u,f}|` (GCA's choice for
+            bag-of-words features).
+
+    Returns:
+        ``[num_graphs, num_features]`` (float64).
+    """
+    batch, num_graphs = graph_index(x.size(0), batch, num_graphs, x.device)
+    mag = (x != 0).double() if binary else x.abs().double()
+    weighted = mag * centrality.double().view(-1, 1)
+    total = torch.zeros(num_graphs, x.size(1), dtype=torch.float64, device=x.device)
+    return torch.log1p(total.index_add_(0, batch, weighted))
+
+
+def mask_features_adaptive(
+    x: Tensor,
+    p: float = 0.3,
+    *,
+    centrality: Tensor,
+    p_tau: float = 0.7,
+    batch: Tensor | None = None,
+    num_graphs: int | None = None,
+    binary: bool = False,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    r"""GCA's adaptive feature masking (Zhu et al. 2021): zeroes whole feature columns, the
+    columns that matter less to central nodes more often.
+
+    With the importance :math:`s_{g,f}` of :func:`feature_weights_adaptive`, column ``f`` of
+    graph ``g`` is masked with probability
+    :math:`\min\big(\frac{\max_f s_{g,f} - s_{g,f}}{\max_f s_{g,f} - \mathrm{mean}_f s_{g,f}}
+    \, p,\ p_\tau\big)` (see :func:`adaptive_drop_probs`), drawn per graph of a batch; every
+    node of the graph loses the same columns.
+
+    Args:
+        x: node features ``[num_nodes, num_features]``.
+        p: mean masking probability (before the cap).
+        centrality: node centrality ``[num_nodes]`` (see :func:`node_centrality`).
+        p_tau: cap on any column's probability.
+        batch: optional graph id of every node ``[num_nodes]``.
+        num_graphs: number of graphs.
+        binary: weigh presence (``x != 0``) instead of magnitude.
+        generator: source of randomness.
+
+    Returns:
+        ``(x, mask)``: the masked copy of ``x`` and the boolean column mask
+        ``[num_graphs, num_features]`` (``True`` = masked).
+    """
+    _check_prob(p)
+    _check_prob(p_tau, "p_tau")
+    if x.dim() != 2:
+        raise ValueError(f"x must be [num_nodes, num_features] (got shape {tuple(x.shape)})")
+    batch, num_graphs = graph_index(x.size(0), batch, num_graphs, x.device)
+    score = feature_weights_adaptive(
+        x, centrality, batch=batch, num_graphs=num_graphs, binary=binary
+    )
+    group = torch.arange(num_graphs, device=x.device).repeat_interleave(x.size(1))
+    probs = adaptive_drop_probs(
+        score.view(-1), p, group=group, num_graphs=num_graphs, p_tau=p_tau
+    ).view(num_graphs, x.size(1))
+    mask = _rand(probs.numel(), x.device, generator).view_as(probs) < probs
+    return x * (~mask).to(x.dtype)[batch], mask

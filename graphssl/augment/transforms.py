@@ -19,6 +19,7 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.utils import select
 
 from graphssl.augment import batching as B
+from graphssl.augment import diffusion as D
 from graphssl.augment import functional as F
 from graphssl.augment import walks as W
 from graphssl.augment.edits import Edits
@@ -93,8 +94,15 @@ def _edge_keys(data: Data, node_keys: list[str]) -> list[str]:
     ]
 
 
-def _sync_batch(data: Data, node_keys: list[str], edge_keys: list[str], num_graphs: int) -> None:
-    """Rebuilds ``ptr`` and, for a ``Batch``, the slices that ``to_data_list`` reads."""
+def _sync_batch(
+    data: Data,
+    node_keys: list[str],
+    edge_keys: list[str],
+    num_graphs: int,
+    edge_counts: Tensor | None = None,
+) -> None:
+    """Rebuilds ``ptr`` and, for a ``Batch``, the slices that ``to_data_list`` reads
+    (``edge_counts`` ``[num_graphs]``: the edges per graph, when known)."""
     if data.get("batch") is None:
         return
     node_counts, node_ptr = F._ptr(data.batch, num_graphs)
@@ -102,8 +110,12 @@ def _sync_batch(data: Data, node_keys: list[str], edge_keys: list[str], num_grap
         data.ptr = node_ptr
     if not isinstance(data, Batch) or getattr(data, "_slice_dict", None) is None:
         return
-    edge_graph = F._edge_graph(data.edge_index, data.batch)
-    _, edge_ptr = F._ptr(edge_graph, num_graphs)
+    if edge_counts is None:
+        edge_counts = torch.bincount(
+            F._edge_graph(data.edge_index, data.batch), minlength=num_graphs
+        )
+    edge_ptr = torch.zeros(num_graphs + 1, dtype=torch.long, device=edge_counts.device)
+    edge_ptr[1:] = edge_counts.cumsum(0)
     slices, incs = dict(data._slice_dict), dict(data._inc_dict)
     for key in slices:
         if key in node_keys:
@@ -112,19 +124,22 @@ def _sync_batch(data: Data, node_keys: list[str], edge_keys: list[str], num_grap
             slices[key] = edge_ptr
     for key in node_keys:  # attributes an augmentation added (e.g. a node mask)
         if key != "batch" and key not in slices:
-            slices[key], incs[key] = node_ptr, 0
+            slices[key], incs[key] = node_ptr, torch.zeros_like(node_ptr[:-1])
     if "edge_index" in incs:
         incs["edge_index"] = node_ptr[:-1]
     data._slice_dict, data._inc_dict = slices, incs
 
 
-def _keep_nodes(data: Data, node_mask: Tensor) -> tuple[Data, Edits]:
+def _keep_nodes(
+    data: Data, node_mask: Tensor, induced: tuple[Tensor, Tensor] | None = None
+) -> tuple[Data, Edits]:
     """Keeps the nodes in ``node_mask`` ``[num_nodes]`` with every node-level attribute, the
-    edges between them (relabelled) and their edge-level attributes."""
+    edges between them (relabelled; ``induced`` = ``(edge_index, edge_mask)`` when already
+    computed) and their edge-level attributes."""
     batch, num_graphs = _batch_or_zeros(data)
     node_keys = _node_keys(data)
     edge_keys = _edge_keys(data, node_keys)
-    edge_index, edge_mask = F._induced(data.edge_index, node_mask)
+    edge_index, edge_mask = induced or F._induced(data.edge_index, node_mask)
     edits = Edits.of(
         num_graphs,
         batch.device,
@@ -183,37 +198,77 @@ def _edit_edges(
     edge_keys = _edge_keys(data, node_keys)
     old = data.edge_index
     num_old, num_new = old.size(1), added.size(1)
-    removed = (
-        torch.zeros(num_graphs, dtype=torch.long, device=old.device)
-        if keep is None
-        else F.count_per_graph(~keep, F._edge_graph(old, batch), num_graphs)
-    )
+    old_graph, added_graph = F._edge_graph(old, batch), F._edge_graph(added, batch)
+    keep_idx = None if keep is None else keep.nonzero().view(-1)
+    kept_graph = old_graph if keep_idx is None else old_graph[keep_idx]
+    kept_count = torch.bincount(kept_graph, minlength=num_graphs)
+    added_count = torch.bincount(added_graph, minlength=num_graphs)
     edits = Edits.of(
         num_graphs,
         old.device,
-        edges_removed=removed,
-        edges_added=torch.bincount(F._edge_graph(added, batch), minlength=num_graphs),
+        edges_removed=torch.bincount(old_graph, minlength=num_graphs) - kept_count,
+        edges_added=added_count,
     )
     source = None
     if num_new > 0 and num_old > 0 and edge_keys:
         u = F._rand(num_new, old.device, generator, dtype=torch.float64)
         source = torch.floor(u * num_old).long().clamp_max(num_old - 1)
+    # Keep edges grouped by graph, as a Batch stores them: new edges go after the kept edges
+    # of their graph.
+    grouped = num_new > 0 and num_graphs > 1
+    place = _placement(kept_graph, added_graph, kept_count, added_count) if grouped else None
     for key in edge_keys:
-        kept = data[key] if keep is None else data[key][keep]
+        value = data[key]
+        kept = value if keep_idx is None else value.index_select(0, keep_idx)
         if num_new > 0:
-            kept = torch.cat(
-                [kept, _new_edge_rows(data, key, num_new, source, edge_attr_fn, generator)]
-            )
+            new = _new_edge_rows(data, key, num_new, source, edge_attr_fn, generator)
+            kept = _merge(kept, new, place, 0)
         data[key] = kept
-    edge_index = torch.cat([old if keep is None else old[:, keep], added], dim=1)
-    if num_new > 0 and num_graphs > 1:  # keep edges grouped by graph, as a Batch stores them
-        order = torch.sort(batch[edge_index[0]], stable=True)[1]
-        edge_index = edge_index[:, order]
-        for key in edge_keys:
-            data[key] = data[key][order]
+    kept_edges = old if keep_idx is None else old.index_select(1, keep_idx)
+    edge_index = _merge(kept_edges, added, place, 1) if num_new > 0 else kept_edges
     data.edge_index = edge_index
-    _sync_batch(data, node_keys, edge_keys, num_graphs)
+    _sync_batch(data, node_keys, edge_keys, num_graphs, kept_count + added_count)
     return data, edits
+
+
+def _placement(
+    first: Tensor, rest: Tensor, first_count: Tensor, rest_count: Tensor
+) -> tuple[Tensor, Tensor] | Tensor:
+    """Where the items of ``cat([first, rest])`` go so that they are grouped by graph in a
+    stable order (``first`` ``[n1]`` and ``rest`` ``[n2]`` hold the graph of every item, the
+    counts ``[num_graphs]`` how many items each graph has in either).
+
+    Returns the positions ``(pos_first, pos_rest)`` when ``first`` and ``rest`` are each
+    already grouped in graph order (kept edges of a ``Batch`` + new edges: no sort needed),
+    else the gather order ``torch.sort(cat([first, rest]), stable=True)[1]``."""
+    if not (F._is_sorted(first) and F._is_sorted(rest)):
+        return torch.sort(torch.cat([first, rest]), stable=True)[1]
+    total = first_count + rest_count
+    out_start = torch.cumsum(total, 0) - total
+    first_start = torch.cumsum(first_count, 0) - first_count
+    rest_start = torch.cumsum(rest_count, 0) - rest_count
+    # item i of graph g in ``first`` goes to out_start[g] + (i - first_start[g]), etc.
+    shift_first = (out_start - first_start)[first]
+    shift_rest = (out_start + first_count - rest_start)[rest]
+    pos1 = torch.arange(first.numel(), device=first.device) + shift_first
+    pos2 = torch.arange(rest.numel(), device=rest.device) + shift_rest
+    return pos1, pos2
+
+
+def _merge(
+    first: Tensor, rest: Tensor, place: tuple[Tensor, Tensor] | Tensor | None, dim: int
+) -> Tensor:
+    """``cat([first, rest], dim)`` arranged by a :func:`_placement` (``None``: as is)."""
+    if place is None:
+        return torch.cat([first, rest], dim=dim)
+    if isinstance(place, Tensor):
+        return torch.cat([first, rest], dim=dim).index_select(dim, place)
+    shape = list(first.shape)
+    shape[dim] += rest.size(dim)
+    out = first.new_empty(shape)
+    out.index_copy_(dim, place[0], first)
+    out.index_copy_(dim, place[1], rest)
+    return out
 
 
 def _features(data: Data, name: str) -> Tensor:
@@ -304,7 +359,7 @@ class DropNodes(Augmentation):
 
     def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
         batch, num_graphs = _graphs(data)
-        _, node_mask, _ = F.drop_nodes(
+        edge_index, node_mask, edge_mask = F.drop_nodes(
             data.edge_index,
             self.p,
             num_nodes=data.num_nodes,
@@ -313,7 +368,7 @@ class DropNodes(Augmentation):
             exact=self.exact,
             generator=generator,
         )
-        return _keep_nodes(data, node_mask)
+        return _keep_nodes(data, node_mask, (edge_index, edge_mask))
 
 
 class MaskNodes(Augmentation):
@@ -457,27 +512,21 @@ class PerturbEdges(Augmentation):
 
     def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
         batch, num_graphs = _batch_or_zeros(data)
-        _, keep, added = F.perturb_edges(
-            data.edge_index,
-            self.p,
-            num_nodes=data.num_nodes,
-            batch=batch,
-            num_graphs=num_graphs,
-            self_loops=self.self_loops,
-            generator=generator,
+        keep, added = F._perturb_plan(  # perturb_edges() without assembling its edge_index
+            data.edge_index, self.p, batch, num_graphs, self.self_loops, generator
         )
         return _edit_edges(data, keep, added, self.edge_attr_fn, generator)
 
 
 class DropEdgesAdaptive(Augmentation):
-    """GCA's centrality-adaptive edge dropping, normalised per graph (see
+    """GCA's centrality-adaptive edge dropping, normalised per graph; ``centrality`` is
+    ``"degree"``, ``"pagerank"`` or ``"eigenvector"`` (see
     :func:`~graphssl.augment.functional.drop_edges_adaptive`)."""
 
     def __init__(self, p: float, centrality: str = "degree", p_tau: float = 0.7) -> None:
         F._check_prob(p)
         F._check_prob(p_tau, "p_tau")
-        if centrality not in ("degree", "pagerank"):
-            raise ValueError(f"centrality must be 'degree' or 'pagerank' (got {centrality!r})")
+        _check_centrality(centrality)
         self.p = p
         self.centrality = centrality
         self.p_tau = p_tau
@@ -495,6 +544,62 @@ class DropEdgesAdaptive(Augmentation):
             generator=generator,
         )
         return _edit_edges(data, keep, data.edge_index.new_zeros(2, 0), None, generator)
+
+
+CENTRALITIES = ("degree", "pagerank", "eigenvector")
+
+
+def _check_centrality(centrality: str) -> None:
+    if centrality not in CENTRALITIES:
+        raise ValueError(f"centrality must be one of {CENTRALITIES} (got {centrality!r})")
+
+
+class MaskFeaturesAdaptive(Augmentation):
+    """GCA's adaptive feature masking: zeroes whole feature columns per graph, the columns that
+    carry less weight on central nodes more often (mean probability ``p``, capped at
+    ``p_tau``); ``centrality`` is ``"degree"``, ``"pagerank"`` or ``"eigenvector"`` (see
+    :func:`~graphssl.augment.functional.mask_features_adaptive`)."""
+
+    def __init__(
+        self, p: float, centrality: str = "degree", p_tau: float = 0.7, binary: bool = False
+    ) -> None:
+        F._check_prob(p)
+        F._check_prob(p_tau, "p_tau")
+        _check_centrality(centrality)
+        self.p = p
+        self.centrality = centrality
+        self.p_tau = p_tau
+        self.binary = binary
+
+    def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
+        batch, num_graphs = _batch_or_zeros(data)
+        x = _features(data, "MaskFeaturesAdaptive")
+        c = F.node_centrality(
+            data.edge_index, data.num_nodes, self.centrality, batch=batch, num_graphs=num_graphs
+        )
+        data.x, mask = F.mask_features_adaptive(
+            x,
+            self.p,
+            centrality=c,
+            p_tau=self.p_tau,
+            batch=batch,
+            num_graphs=num_graphs,
+            binary=self.binary,
+            generator=generator,
+        )
+        return data, _column_edits(mask, batch, num_graphs)
+
+
+def _column_edits(mask: Tensor, batch: Tensor, num_graphs: int) -> Edits:
+    """Edits of a per-graph column mask ``[num_graphs, num_features]``."""
+    counts = torch.bincount(batch, minlength=num_graphs)
+    whole = mask.all(1) if mask.size(1) > 0 else torch.zeros_like(counts, dtype=torch.bool)
+    return Edits.of(
+        num_graphs,
+        batch.device,
+        features_masked=mask.sum(1) * counts,
+        nodes_masked=whole.long() * counts,
+    )
 
 
 class RandomWalkSubgraph(Augmentation):
@@ -557,6 +662,139 @@ class EgoNet(Augmentation):
             generator=generator,
         )
         return _keep_nodes(data, node_mask)
+
+
+class _Diffusion(Augmentation):
+    """Base of the diffusion views: replaces the edges with the sparsified diffusion."""
+
+    def __init__(
+        self,
+        top_k: int | None,
+        eps: float | None,
+        normalization: str,
+        self_loops: bool,
+        tol: float,
+        weight_key: str,
+    ) -> None:
+        if normalization not in D.NORMALIZATIONS:
+            raise ValueError(
+                f"normalization must be one of {D.NORMALIZATIONS} (got {normalization!r})"
+            )
+        if top_k is not None:
+            _check_int(top_k, "top_k", 1)
+        if eps is not None and eps < 0:
+            raise ValueError(f"eps must be >= 0 or None (got {eps})")
+        if not 0.0 < tol < 1.0:
+            raise ValueError(f"tol must be in (0, 1) (got {tol})")
+        self.top_k = top_k
+        self.eps = eps
+        self.normalization = normalization
+        self.self_loops = self_loops
+        self.tol = tol
+        self.weight_key = weight_key
+
+    def coefficients(self) -> Tensor:
+        raise NotImplementedError
+
+    def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
+        batch, num_graphs = _batch_or_zeros(data)
+        weight = data.get(self.weight_key)
+        edge_index, edge_weight = D.diffusion(
+            data.edge_index,
+            data.num_nodes,
+            self.coefficients(),
+            edge_weight=weight if isinstance(weight, Tensor) else None,
+            batch=batch,
+            num_graphs=num_graphs,
+            normalization=self.normalization,
+            self_loops=self.self_loops,
+            top_k=self.top_k,
+            eps=self.eps,
+        )
+        return _replace_edges(data, edge_index, edge_weight, self.weight_key, num_graphs)
+
+
+def _replace_edges(
+    data: Data, edge_index: Tensor, weight: Tensor, weight_key: str, num_graphs: int
+) -> tuple[Data, Edits]:
+    """Puts a new weighted edge set in place of the old one; edge-level attributes of the old
+    edges (``edge_attr``, ...) are removed from the view. Edits count the ``(source, target)``
+    pairs that are in one edge set but not the other, per graph."""
+    batch, _ = _batch_or_zeros(data)
+    node_keys = _node_keys(data)
+    old = data.edge_index
+    n = max(data.num_nodes, 1)
+    old_key, new_key = old[0] * n + old[1], edge_index[0] * n + edge_index[1]
+    removed = ~torch.isin(old_key, new_key)
+    added = ~torch.isin(new_key, old_key)
+    edits = Edits.of(
+        num_graphs,
+        batch.device,
+        edges_removed=F.count_per_graph(removed, F._edge_graph(old, batch), num_graphs),
+        edges_added=F.count_per_graph(added, F._edge_graph(edge_index, batch), num_graphs),
+    )
+    for key in _edge_keys(data, node_keys):
+        del data[key]
+        if isinstance(data, Batch) and getattr(data, "_slice_dict", None) is not None:
+            data._slice_dict = {k: v for k, v in data._slice_dict.items() if k != key}
+            data._inc_dict = {k: v for k, v in data._inc_dict.items() if k != key}
+    data.edge_index = edge_index
+    data[weight_key] = weight
+    if isinstance(data, Batch) and getattr(data, "_slice_dict", None) is not None:
+        data._slice_dict = {**data._slice_dict, weight_key: data._slice_dict["edge_index"]}
+        zeros = torch.zeros(num_graphs, dtype=torch.long, device=batch.device)
+        data._inc_dict = {**data._inc_dict, weight_key: zeros}
+    _sync_batch(data, node_keys, [weight_key], num_graphs)
+    return data, edits
+
+
+class PPRDiffusion(_Diffusion):
+    """MVGRL's personalised-PageRank view: the edges become the sparsified diffusion
+    :math:`\alpha (I - (1 - \alpha) T)^{-1}`, with weights under ``weight_key`` (default
+    ``edge_weight``; an existing one weighs :math:`T`). Other edge attributes are removed.
+    Deterministic (see :func:`~graphssl.augment.diffusion.ppr_diffusion`)."""
+
+    def __init__(
+        self,
+        alpha: float = 0.2,
+        top_k: int | None = None,
+        eps: float | None = 1e-4,
+        normalization: str = "sym",
+        self_loops: bool = True,
+        tol: float = 1e-4,
+        weight_key: str = "edge_weight",
+    ) -> None:
+        if not 0.0 < alpha <= 1.0:
+            raise ValueError(f"alpha must be in (0, 1] (got {alpha})")
+        super().__init__(top_k, eps, normalization, self_loops, tol, weight_key)
+        self.alpha = alpha
+
+    def coefficients(self) -> Tensor:
+        return D.ppr_coefficients(self.alpha, self.tol)
+
+
+class HeatDiffusion(_Diffusion):
+    r"""MVGRL's heat-kernel view: the edges become the sparsified diffusion
+    :math:`\exp(-t (I - T))`, weights under ``weight_key``; other edge attributes are removed.
+    Deterministic (see :func:`~graphssl.augment.diffusion.heat_diffusion`)."""
+
+    def __init__(
+        self,
+        t: float = 5.0,
+        top_k: int | None = None,
+        eps: float | None = 1e-4,
+        normalization: str = "sym",
+        self_loops: bool = True,
+        tol: float = 1e-4,
+        weight_key: str = "edge_weight",
+    ) -> None:
+        if not t >= 0.0:
+            raise ValueError(f"t must be >= 0 (got {t})")
+        super().__init__(top_k, eps, normalization, self_loops, tol, weight_key)
+        self.t = t
+
+    def coefficients(self) -> Tensor:
+        return D.heat_coefficients(self.t, self.tol)
 
 
 # --------------------------------------------------------------------------------------------

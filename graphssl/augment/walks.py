@@ -48,29 +48,57 @@ def random_walk(
         generator: source of randomness.
 
     Returns:
-        the visited nodes ``[num_walks, walk_length + 1]`` (column 0 is ``start``).
+        the visited nodes ``[num_walks, walk_length + 1]`` (column 0 is ``start``; a
+        transposed view of a step-major buffer).
     """
     _check_prob(restart_p, "restart_p")
     if walk_length < 0:
         raise ValueError(f"walk_length must be >= 0 (got {walk_length})")
-    walks = [start]
-    cur = start
-    last = max(col.numel() - 1, 0)
-    for _ in range(walk_length):
-        lo = row_ptr[cur]
-        deg = row_ptr[cur + 1] - lo
-        u = _rand(cur.numel(), start.device, generator, dtype=torch.float64)
-        offset = torch.floor(u * deg).long().clamp_max((deg - 1).clamp_min(0))
-        if col.numel() > 0:
-            nxt = torch.where(deg > 0, col[(lo + offset).clamp_max(last)], cur)
-        else:
-            nxt = cur
-        if restart_p > 0:
-            restart = _rand(cur.numel(), start.device, generator) < restart_p
-            nxt = torch.where(restart, start, nxt)
-        walks.append(nxt)
-        cur = nxt
-    return torch.stack(walks, dim=1)
+    lo, deg, col = _with_sink_loops(row_ptr, col)
+    steps = _walk(lo, deg, col, start, start, walk_length, restart_p, generator)
+    return torch.cat([start.view(1, -1), steps]).t()
+
+
+def _walk(
+    lo: Tensor,
+    deg: Tensor,
+    col: Tensor,
+    cur: Tensor,
+    origin: Tensor,
+    num_steps: int,
+    restart_p: float,
+    generator: torch.Generator | None,
+) -> Tensor:
+    """``num_steps`` steps of the walks at ``cur`` ``[W]`` (restarting to ``origin``), on a
+    neighbour list without sinks (:func:`_with_sink_loops`). Returns ``[num_steps, W]``."""
+    num = cur.numel()
+    # All draws at once, step-major: u[t] moves every walk at step t.
+    u = _rand(num_steps * num, cur.device, generator, dtype=torch.float64).view(num_steps, num)
+    restart = None
+    if restart_p > 0:
+        restart = _rand(num_steps * num, cur.device, generator).view(num_steps, num) < restart_p
+    out = torch.empty(num_steps, num, dtype=torch.long, device=cur.device)
+    for t in range(num_steps):
+        d = deg[cur]
+        cur = col[lo[cur] + torch.minimum((u[t] * d).long(), d - 1)]
+        if restart is not None:
+            cur = torch.where(restart[t], origin, cur)
+        out[t] = cur
+    return out
+
+
+def _with_sink_loops(row_ptr: Tensor, col: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``(start, degree, col)`` of every node's neighbour list, where a node without
+    out-neighbours gets itself as its only neighbour (so a walk stays there)."""
+    num_nodes = row_ptr.numel() - 1
+    lo, deg = row_ptr[:-1], row_ptr.diff()
+    sink = deg == 0
+    if bool(sink.any()):
+        nodes = torch.arange(num_nodes, device=row_ptr.device)
+        lo = torch.where(sink, col.numel() + nodes, lo)
+        deg = torch.where(sink, 1, deg)
+        col = torch.cat([col, nodes])
+    return lo, deg, col
 
 
 def _random_centres(ptr: Tensor, generator: torch.Generator | None) -> Tensor:
@@ -124,19 +152,64 @@ def random_walk_subgraph(
     if walk_length is None:
         walk_length = 2 * int(target.max()) if num_graphs > 0 else 0
     seeds = _random_centres(ptr, generator).repeat_interleave(num_walks)
-    row_ptr, col = to_csr(edge_index, num_nodes)
-    walks = random_walk(row_ptr, col, seeds, walk_length, restart_p=restart_p, generator=generator)
-    # First visit time of every node; a time is (step, walk), unique per visit.
-    nodes = walks.t().reshape(-1)
-    time = torch.arange(nodes.numel(), device=device)
-    first = torch.full((num_nodes,), nodes.numel(), dtype=torch.long, device=device)
-    first = first.scatter_reduce(0, nodes, time, reduce="amin")
-    # Rank nodes by first visit within their graph (unvisited last).
-    order = torch.sort(first, stable=True)[1]
-    order = order[torch.sort(batch[order], stable=True)[1]]
+    first, never = _first_visits(
+        edge_index, batch, target, seeds, walk_length, restart_p, generator
+    )
+    # Rank nodes by first visit within their graph (unvisited last): one sort of the keys
+    # (graph, first visit), unique within a graph except for the unvisited.
+    order = torch.sort(batch * (never + 1) + first, stable=True)[1]
     rank = torch.empty_like(order)
     rank[order] = torch.arange(num_nodes, device=device) - ptr[batch[order]]
-    return (first < nodes.numel()) & (rank < target[batch])
+    return (first < never) & (rank < target[batch])
+
+
+def _first_visits(
+    edge_index: Tensor,
+    batch: Tensor,
+    target: Tensor,
+    seeds: Tensor,
+    walk_length: int,
+    restart_p: float,
+    generator: torch.Generator | None,
+    check_every: int = 24,
+) -> tuple[Tensor, int]:
+    """First visit time of every node by the walks from ``seeds`` ``[W]`` (time ``t * W + w``
+    for walk ``w`` at step ``t``; ``never`` when unvisited) and ``never``.
+
+    Every ``check_every`` steps, the walks of graphs that are done stop: those that reached
+    ``target`` nodes, or whose visited nodes have no edge to an unvisited node (the seed's
+    component is exhausted). Further steps could not change which nodes come first, so the
+    result is that of walking ``walk_length`` steps."""
+    num_nodes, num_walks = batch.numel(), seeds.numel()
+    row_ptr, col = to_csr(edge_index, num_nodes)
+    lo, deg, col = _with_sink_loops(row_ptr, col)
+    never = (walk_length + 1) * num_walks
+    walker = torch.arange(num_walks, device=seeds.device)
+    first = torch.full((num_nodes,), never, dtype=torch.long, device=seeds.device)
+    first.scatter_reduce_(0, seeds, walker, reduce="amin")
+    cur, origin, step = seeds, seeds, 0
+    while step < walk_length and cur.numel() > 0:
+        num_steps = min(check_every, walk_length - step)
+        walks = _walk(lo, deg, col, cur, origin, num_steps, restart_p, generator)
+        steps = torch.arange(step + 1, step + 1 + num_steps, device=seeds.device)
+        times = steps.view(-1, 1) * num_walks + walker.view(1, -1)
+        first.scatter_reduce_(0, walks.reshape(-1), times.reshape(-1), reduce="amin")
+        step += num_steps
+        if step >= walk_length:
+            break
+        active = ~_done(first < never, edge_index, batch, target)[batch[origin]]
+        cur, origin, walker = walks[-1][active], origin[active], walker[active]
+    return first, never
+
+
+def _done(visited: Tensor, edge_index: Tensor, batch: Tensor, target: Tensor) -> Tensor:
+    """Graphs ``[num_graphs]`` whose visited nodes reach ``target`` or cannot grow."""
+    num_graphs = target.numel()
+    count = torch.bincount(batch[visited], minlength=num_graphs)
+    src, dst = edge_index
+    frontier = visited[src] & ~visited[dst]
+    open_ = torch.bincount(batch[src[frontier]], minlength=num_graphs) > 0
+    return (count >= target) | ~open_
 
 
 def k_hop_nodes(

@@ -5,6 +5,7 @@ from graphssl.methods.bgrl import BGRL
 from graphssl.methods.decorrelation import CCASSG, GBT
 from graphssl.methods.dgi import DGI
 from graphssl.methods.gae import GAE, VGAE
+from graphssl.methods.gca import GCA
 from graphssl.methods.grace import GRACE
 from graphssl.methods.graphmae import GraphMAE
 from graphssl.methods.registry import build_method, get_method, list_methods, register_method
@@ -14,6 +15,7 @@ __all__ = [
     "CCASSG",
     "DGI",
     "GAE",
+    "GCA",
     "GBT",
     "GRACE",
     "GraphMAE",

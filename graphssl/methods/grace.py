@@ -44,7 +44,8 @@ class GRACE(NodeMethod):
         self.projector = ProjectionHead(out_dim, proj_dim, out_dim, act="elu")
         self.tau = tau
         self.chunk_size = chunk_size
-        self.augment = drop_and_mask_views(drop_edge, drop_feature)
+        self.drop_edge, self.drop_feature = tuple(drop_edge), tuple(drop_feature)
+        self.augment = self.make_views()
 
     @classmethod
     def from_config(
@@ -82,6 +83,10 @@ class GRACE(NodeMethod):
             drop_feature=tuple(drop_feature),
             chunk_size=chunk_size,
         )
+
+    def make_views(self) -> list:
+        """The two view augmentations: uniform edge dropping then feature-column masking."""
+        return drop_and_mask_views(self.drop_edge, self.drop_feature)
 
     def loss(self, data: Data) -> Tensor:
         """One training step's loss on ``data`` (a graph or a batch)."""
