@@ -20,6 +20,7 @@ SMALL = {
     "dgi": {"hidden": 128},
     "graphmae": {"hidden": 128, "heads": 4},
     "gca": {"hidden": 64, "proj_hidden": 64, "tau": 0.4, "centrality": "pagerank"},
+    "mvgrl": {"hidden": 128, "eps": 2e-3},
     "gae": {},
     "vgae": {},
 }
@@ -122,3 +123,14 @@ def test_graphmae_masks_with_token_and_noise(cora):
     loss = model.loss(cora)
     loss.backward()
     assert model.mask_token.grad is not None and model.mask_token.grad.abs().sum() > 0
+
+
+def test_mvgrl_caches_the_diffusion_and_sums_views(cora):
+    from graphssl.methods import MVGRL
+
+    model = MVGRL.from_config(cora.num_features, hidden=8, eps=2e-3)
+    diff = model.diffusion_view(cora)
+    assert model.diffusion_view(cora) is diff  # computed once per graph
+    assert diff.edge_weight.numel() == diff.edge_index.size(1) and (diff.edge_weight > 0).all()
+    h_graph, h_diff = model._views(cora.x, cora, diff)
+    torch.testing.assert_close(model.encode(cora), h_graph + h_diff)

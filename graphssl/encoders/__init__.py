@@ -2,10 +2,11 @@
 
 from graphssl.encoders.ema import cosine_momentum, ema_update, frozen_copy
 from graphssl.encoders.graph import GraphEncoder, readout
-from graphssl.encoders.heads import ProjectionHead
+from graphssl.encoders.heads import BilinearDiscriminator, ProjectionHead
 from graphssl.encoders.node import NodeEncoder, num_parameters
 
 __all__ = [
+    "BilinearDiscriminator",
     "GraphEncoder",
     "NodeEncoder",
     "ProjectionHead",

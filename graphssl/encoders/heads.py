@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+import torch
 from torch import Tensor, nn
 from torch_geometric.nn import MLP
 
@@ -52,3 +55,28 @@ class ProjectionHead(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.mlp(x)
+
+
+class BilinearDiscriminator(nn.Module):
+    r"""Scores node embeddings against their graph's summary: ``h_i^T W s_{g(i)} + b``
+    (DGI, MVGRL).
+
+    Args:
+        dim: embedding size.
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(dim, dim))
+        self.bias = nn.Parameter(torch.zeros(()))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.weight.size(0))
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.zeros_(self.bias)
+
+    def forward(self, h: Tensor, summary: Tensor, batch: Tensor | None = None) -> Tensor:
+        """``h`` ``[N, dim]``, ``summary`` ``[num_graphs, dim]`` -> scores ``[N]``."""
+        s = summary[batch] if batch is not None else summary.expand_as(h)
+        return ((h @ self.weight) * s).sum(-1) + self.bias

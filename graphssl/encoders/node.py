@@ -87,11 +87,15 @@ class NodeEncoder(nn.Module):
         edge_index: Tensor,
         edge_attr: Tensor | None = None,
         batch: Tensor | None = None,
+        edge_weight: Tensor | None = None,
     ) -> Tensor:
-        """Returns node embeddings ``[num_nodes, out_channels]``."""
+        """Returns node embeddings ``[num_nodes, out_channels]``; ``edge_weight`` ``[E]`` is
+        used by layers that take scalar edge weights (GCN, e.g. on a diffusion graph)."""
         if not self.gnn.supports_edge_attr:
             edge_attr = None
-        x = self.gnn(x, edge_index, edge_attr=edge_attr, batch=batch)
+        if not self.gnn.supports_edge_weight:
+            edge_weight = None
+        x = self.gnn(x, edge_index, edge_weight=edge_weight, edge_attr=edge_attr, batch=batch)
         if self.act_last:
             if self.last_norm is not None:
                 x = self.last_norm(x)

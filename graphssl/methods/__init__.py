@@ -8,6 +8,7 @@ from graphssl.methods.gae import GAE, VGAE
 from graphssl.methods.gca import GCA
 from graphssl.methods.grace import GRACE
 from graphssl.methods.graphmae import GraphMAE
+from graphssl.methods.mvgrl import MVGRL
 from graphssl.methods.registry import build_method, get_method, list_methods, register_method
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "GBT",
     "GRACE",
     "GraphMAE",
+    "MVGRL",
     "NodeMethod",
     "VGAE",
     "build_method",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -11,10 +10,15 @@ from torch_geometric.data import Data
 from torch_geometric.nn import global_mean_pool
 
 from graphssl.augment import ShuffleFeatures
-from graphssl.encoders import NodeEncoder
+from graphssl.encoders import BilinearDiscriminator, NodeEncoder
 from graphssl.methods.base import NodeMethod
 from graphssl.methods.registry import register_method
 from graphssl.objectives import jsd_loss
+
+
+def graph_summary(h: Tensor, batch: Tensor | None) -> Tensor:
+    """DGI's readout ``sigmoid(mean(h))`` per graph ``[num_graphs, dim]``."""
+    return torch.sigmoid(global_mean_pool(h, batch))
 
 
 @register_method("dgi")
@@ -31,13 +35,8 @@ class DGI(NodeMethod):
     def __init__(self, encoder: nn.Module, dim: int) -> None:
         super().__init__()
         self.encoder = encoder
-        self.weight = nn.Parameter(torch.empty(dim, dim))
+        self.discriminator = BilinearDiscriminator(dim)
         self.corrupt = ShuffleFeatures()
-        self.reset_discriminator()
-
-    def reset_discriminator(self) -> None:
-        bound = 1.0 / math.sqrt(self.weight.size(0))
-        nn.init.uniform_(self.weight, -bound, bound)
 
     @classmethod
     def from_config(
@@ -57,18 +56,11 @@ class DGI(NodeMethod):
         return cls(encoder, hidden)
 
     def summary(self, h: Tensor, batch: Tensor | None) -> Tensor:
-        """``sigmoid(mean(h))`` per graph ``[num_graphs, dim]``."""
-        return torch.sigmoid(global_mean_pool(h, batch))
-
-    def discriminate(self, h: Tensor, s: Tensor, batch: Tensor | None) -> Tensor:
-        """Scores ``h_i^T W s_{g(i)}`` ``[N]``."""
-        s = s if batch is None else s[batch]
-        s = s.expand_as(h) if s.size(0) == 1 else s
-        return ((h @ self.weight) * s).sum(-1)
+        return graph_summary(h, batch)
 
     def loss(self, data: Data) -> Tensor:
         batch = data.get("batch")
         h = self.encode(data)
         h_neg = self.encode(self.corrupt(data, self.generator))
         s = self.summary(h, batch)
-        return jsd_loss(self.discriminate(h, s, batch), self.discriminate(h_neg, s, batch))
+        return jsd_loss(self.discriminator(h, s, batch), self.discriminator(h_neg, s, batch))
