@@ -1,75 +1,14 @@
-"""Reproduces GRACE's linear-probe accuracy (spine issue: Cora public split, Amazon-Photo 10/10/80).
+"""GRACE's reproductions (spine issue): ``node_classification.py --methods grace ...``.
 
-Each (dataset, seed) run writes ``results/grace/<dataset>/seed<k>.json``; a run whose file
-exists is skipped, so an interrupted reproduction resumes where it stopped. Then the table in
-``docs/results.md`` is regenerated from every results file (``experiments/results_table.py``).
-
-    python experiments/reproduce_grace.py --datasets Cora Photo --seeds 0 1 2 3 4 \
-        --root ../shared/datasets --device auto
+python experiments/reproduce_grace.py --datasets Cora Photo --seeds 0 1 2 3 4
 """
 
-from __future__ import annotations
-
-import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
-from graphssl.experiment import config_key, run_pretraining
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", nargs="+", default=["Cora", "Photo"])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    parser.add_argument("--root", default=None, help="data root (default: $GRAPHSSL_DATA)")
-    parser.add_argument("--cache-dir", default=None)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--results", default=str(REPO / "results"))
-    parser.add_argument("--preset", help="another entry of graphssl/configs/grace.json")
-    parser.add_argument("--no-table", action="store_true", help="don't regenerate the docs")
-    args = parser.parse_args(argv)
-
-    for dataset in args.datasets:
-        for seed in args.seeds:
-            folder = args.preset or config_key(dataset)
-            path = Path(args.results) / "grace" / folder / f"seed{seed}.json"
-            if path.exists():
-                print(f"skip {path} (exists)")
-                continue
-            t0 = time.perf_counter()
-            result = run_pretraining(
-                "grace",
-                dataset,
-                root=args.root,
-                cache_dir=args.cache_dir,
-                seed=seed,
-                device=args.device,
-                progress=False,
-                preset=args.preset,
-            )
-            result["wall_seconds"] = time.perf_counter() - t0
-            result["command"] = " ".join(
-                ["python", "experiments/reproduce_grace.py", *sys.argv[1:]]
-            )
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(result, indent=2))
-            acc = result["accuracy"]
-            print(
-                f"{dataset} seed {seed}: {acc['mean']:.2f} ± {acc['std']:.2f} "
-                f"({result['train_seconds']:.0f} s on {result['device']})",
-                flush=True,
-            )
-    if not args.no_table:
-        from results_table import write_results_page
-
-        write_results_page(Path(args.results), REPO / "docs" / "results.md")
-    return 0
-
+from node_classification import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    sys.exit(main())
+    sys.exit(main(["--methods", "grace", *sys.argv[1:]]))

@@ -28,8 +28,8 @@ def test_hand_computed_values():
     assert bootstrap_loss(e1, -e1).item() == pytest.approx(4.0)
     # Columns standardise to +-1/sqrt(2): C = 0.5 everywhere -> 2 * 0.25 + (1/2) * 2 * 0.25
     assert barlow_twins_loss(Z, Z).item() == pytest.approx(0.75)
-    # a = +-0.5 everywhere: a^T a - I has squared norm 1 per view
-    assert cca_ssg_loss(Z, Z, lambd=1.0).item() == pytest.approx(2.0)
+    # a = +-0.5 everywhere: -tr(a^T b) = -1; a^T a - I has squared norm 1 per view
+    assert cca_ssg_loss(Z, Z, lambd=1.0).item() == pytest.approx(1.0)
     # std sqrt(2) > 1: no variance hinge; cov = 2 everywhere: off-diagonal 2 * 4 / D per view
     assert vicreg_loss(Z, Z).item() == pytest.approx(8.0)
     assert sce_loss(e1, e2).item() == pytest.approx(1.0)
