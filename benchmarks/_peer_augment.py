@@ -1,7 +1,7 @@
 """Peer side of ``benchmarks/augment.py``: PyGCL's augmentors and DIG's ``views_fn`` on the same
 batch of molecules, timed with the same loop as graphssl (``time_calls``).
 
-Runs in the peers venv (``/work/shared/peers/setup-peers.sh .venv-peers``); imports nothing of
+Runs in the peers venv (``../shared/peers/setup-peers.sh .venv-peers``); imports nothing of
 graphssl. Reads the batch that ``augment.py`` saved (``--inputs``, plain tensors) and prints one
 JSON line: per augmentation and library, every call's seconds, or the error that stopped it.
 
@@ -16,10 +16,11 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
-DEFAULT_COMPAT_DIR = "/work/shared/peers"
+DEFAULT_COMPAT_DIR = str(Path(__file__).resolve().parents[2] / "shared" / "peers")
 
 
 def time_calls(

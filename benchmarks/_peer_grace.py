@@ -1,9 +1,9 @@
 """PyGCL's GRACE, timed per epoch: the peer side of ``benchmarks/grace_epoch.py``.
 
-Run it with the peers venv (``/work/shared/peers/setup-peers.sh .venv-peers``), never with
+Run it with the peers venv (``../shared/peers/setup-peers.sh .venv-peers``), never with
 graphssl's own venv::
 
-    .venv-peers/bin/python benchmarks/_peer_grace.py --dataset Cora --root /work/shared/datasets
+    .venv-peers/bin/python benchmarks/_peer_grace.py --dataset Cora --root ../shared/datasets
 
 It prints ONE JSON line on stdout (everything else goes to stderr): median / min / max seconds
 per epoch, peak RSS, and, on CUDA, ``torch.cuda.max_memory_allocated``.
@@ -37,7 +37,7 @@ from pathlib import Path
 
 import torch
 
-DEFAULT_COMPAT_DIR = "/work/shared/peers"
+DEFAULT_COMPAT_DIR = str(Path(__file__).resolve().parents[2] / "shared" / "peers")
 
 # Per-dataset settings. Cora: GRACE paper / its config.yaml (Zhu et al., 2020). Photo: GCA's
 # config for Amazon-Photo (Zhu et al., 2021). ``out`` is the encoder's output size, the first
@@ -103,7 +103,7 @@ def load_pyg(name: str, root: str | os.PathLike, scratch: str | os.PathLike):
     if not src_raw.is_dir() or not any(src_raw.iterdir()):
         raise FileNotFoundError(
             f"{cfg['name']}: no raw files in {src_raw} (expected the PyG "
-            f"{cfg['collection']} raw layout, see /work/shared/datasets/README.md)"
+            f"{cfg['collection']} raw layout, see ../shared/datasets/README.md)"
         )
     dst_raw = Path(scratch) / cfg["collection"] / cfg["name"] / "raw"
     dst_raw.mkdir(parents=True, exist_ok=True)
@@ -345,7 +345,11 @@ def run_peer(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--dataset", required=True, help=f"one of {sorted(CONFIGS)}")
-    p.add_argument("--root", default="/work/shared/datasets", help="read-only datasets folder")
+    p.add_argument(
+        "--root",
+        default=str(Path(__file__).resolve().parents[2] / "shared" / "datasets"),
+        help="read-only datasets folder",
+    )
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))

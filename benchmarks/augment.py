@@ -1,6 +1,6 @@
 """Augmentation speed, graphssl side by side with PyGCL, DIG and PyG, in one run on one machine.
 
-    .venv/bin/python benchmarks/augment.py --root /work/shared/datasets --peers-venv .venv-peers
+    .venv/bin/python benchmarks/augment.py --root ../shared/datasets --peers-venv .venv-peers
 
 (a) GraphCL's four views (node drop 20 %, subgraph 20 %, edge perturbation 20 %, attribute
     masking 20 %) of one batch of ``--num-graphs`` real molecules: the first MoleculeNet BBBP
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -310,7 +311,10 @@ def print_report(result: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", default="/work/shared/datasets")
+    parser.add_argument(
+        "--root",
+        default=os.environ.get("GRAPHSSL_DATA", str(HERE.parents[1] / "shared" / "datasets")),
+    )
     parser.add_argument("--num-graphs", type=int, default=1024)
     parser.add_argument("--p", type=float, default=0.2)
     parser.add_argument("--repeats", type=int, default=30)

@@ -1,10 +1,10 @@
 """GRACE seconds per epoch, graphssl side by side with PyGCL, in one run on one machine.
 
     .venv/bin/python benchmarks/grace_epoch.py --datasets Cora Photo --epochs 20 --warmup 3 \\
-        --root /work/shared/datasets --peers-venv .venv-peers --device cpu
+        --root ../shared/datasets --peers-venv .venv-peers --device cpu
 
 graphssl's GRACE runs in this process; PyGCL's (``benchmarks/_peer_grace.py``) in a subprocess of
-the peers venv (made by ``/work/shared/peers/setup-peers.sh .venv-peers``; skipped, with a
+the peers venv (made by ``../shared/peers/setup-peers.sh .venv-peers``; skipped, with a
 message, when that venv is absent). Both use the same sizes and rates (``_peer_grace.CONFIGS``:
 GRACE paper for Cora, GCA for Amazon-Photo), the same data (PyG, ``T.NormalizeFeatures()``), the
 same thread count, and the same timing loop (``_peer_grace.time_epochs``): ``warmup`` untimed
@@ -301,7 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--datasets", nargs="+", default=["Cora", "Photo"])
     p.add_argument("--epochs", type=int, default=20, help="timed epochs per side and dataset")
     p.add_argument("--warmup", type=int, default=3, help="untimed epochs before them")
-    p.add_argument("--root", default=os.environ.get("GRAPHSSL_DATA", "/work/shared/datasets"))
+    p.add_argument(
+        "--root",
+        default=os.environ.get("GRAPHSSL_DATA", str(HERE.parents[1] / "shared" / "datasets")),
+    )
     p.add_argument("--peers-venv", default=".venv-peers")
     p.add_argument(
         "--peer-python",
@@ -355,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     if run_peers and shutil.which(peer_py) is None:
         print(
             f"[grace_epoch] peers venv not found ({peer_py} missing): skipping PyGCL. "
-            f"Create it with /work/shared/peers/setup-peers.sh {args.peers_venv}",
+            f"Create it with ../shared/peers/setup-peers.sh {args.peers_venv}",
             file=sys.stderr,
         )
         run_peers = False

@@ -1,7 +1,7 @@
 """Draws a small molecule (a MUTAG graph) and one graphssl view of it, for
 ``docs/augmentations.md``.
 
-    .venv/bin/python experiments/plot_augmentation.py --root /work/shared/datasets
+    .venv/bin/python experiments/plot_augmentation.py --root ../shared/datasets
 
 The view is GraphCL-style: ``Compose([DropNodes(0.2, exact=True), PerturbEdges(0.2)])`` with a
 fixed seed. Both panels use the same layout (Kamada-Kawai on the original), so a dropped atom
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     from graphssl.data import load_dataset
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", default="/work/shared/datasets")
+    parser.add_argument("--root", default="../shared/datasets")
     parser.add_argument("--index", type=int, default=0, help="which MUTAG graph")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default=str(ROOT / "docs" / "img" / "augmentation_example.png"))
