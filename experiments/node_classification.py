@@ -1,10 +1,12 @@
 """Node classification with frozen self-supervised embeddings (linear probe), per method,
-dataset and seed, with each method's published hyperparameters (``graphssl/configs``).
+dataset and seed, with each method's published hyperparameters: one file per (method,
+dataset), ``experiments/configs/<method>/<dataset>.json`` (the same files as
+``graphssl/configs``, which the CLI reads).
 
-Each (method, dataset or preset, seed) run writes ``results/<method>/<preset>/seed<k>.json``; a
-run whose file exists is skipped, so an interrupted reproduction resumes where it stopped. Then
-the table in ``docs/results.md`` is regenerated from every results file
-(``experiments/results_table.py``).
+Each (method, dataset or preset, seed) run writes
+``results/node/<method>/<preset>/seed<k>.json``; a run whose file exists is skipped, so an
+interrupted reproduction resumes where it stopped. Then the table in ``docs/results.md`` is
+regenerated from every results file (``experiments/results_table.py``).
 
     python experiments/node_classification.py --methods grace --datasets Cora Photo \
         --seeds 0 1 2 3 4 --root ../shared/datasets --device auto
@@ -32,8 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", default=None, help="data root (default: $GRAPHSSL_DATA)")
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--results", default=str(REPO / "results"))
-    parser.add_argument("--preset", help="another entry of graphssl/configs/<method>.json")
+    parser.add_argument("--results", default=str(REPO / "results" / "node"))
+    parser.add_argument(
+        "--preset", help="a config file of experiments/configs/<method>/ other than the dataset's"
+    )
     parser.add_argument("--no-table", action="store_true", help="don't regenerate the docs")
     args = parser.parse_args(argv)
 

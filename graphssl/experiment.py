@@ -37,21 +37,48 @@ def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def config_dir(method: str) -> Any:
+    """The folder of ``method``'s config files: ``graphssl/configs/<method>/`` (also
+    reachable as ``experiments/configs/<method>/`` in a source checkout)."""
+    return resources.files("graphssl") / "configs" / method.lower()
+
+
+def list_presets(method: str) -> list[str]:
+    """The datasets and presets ``method`` has a config file for."""
+    folder = config_dir(method)
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p.name.removesuffix(".json")
+        for p in folder.iterdir()
+        if p.name.endswith(".json") and p.name != "default.json"
+    )
+
+
 def load_config(method: str, dataset: str, preset: str | None = None) -> dict[str, Any]:
-    """The published hyperparameters of ``method`` on ``dataset`` (``graphssl/configs``),
-    falling back to the method's defaults for datasets the paper did not tune. ``preset``
-    names another entry of the config file (e.g. ``"cora_random"``).
+    """The published hyperparameters of ``method`` on ``dataset``: the method's
+    ``default.json`` updated by ``<dataset>.json`` (``graphssl/configs/<method>/``), or by
+    the file ``preset`` names (e.g. ``"cora_random"``). Datasets without a file get the
+    defaults.
 
     Returns a dict with ``model``, ``train``, ``data`` and ``eval`` sections.
     """
     get_method(method)  # clear error for unknown methods
-    path = resources.files("graphssl") / "configs" / f"{method.lower()}.json"
-    if not path.is_file():
-        raise ValueError(f"No config file for method '{method}' ({path})")
-    table = json.loads(path.read_text())
-    if preset is not None and preset not in table:
-        raise ValueError(f"No preset '{preset}' in {path}; known: {sorted(table)}")
-    return _merge(table["default"], table.get(preset or config_key(dataset), {}))
+    folder = config_dir(method)
+    default = folder / "default.json"
+    if not default.is_file():
+        raise ValueError(f"No config files for method '{method}' ({default} is missing)")
+    if preset is not None and preset not in list_presets(method):
+        raise ValueError(
+            f"No preset '{preset}' for {method} in {folder}; known: {list_presets(method)}"
+        )
+    cfg = json.loads(default.read_text())
+    specific = folder / f"{preset or config_key(dataset)}.json"
+    if specific.is_file():
+        cfg = _merge(cfg, json.loads(specific.read_text()))
+    for section in ("model", "train", "data", "eval"):
+        cfg.setdefault(section, {})
+    return cfg
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
@@ -153,22 +180,26 @@ def run_pretraining(
         raise ValueError(f"{dataset} has {len(ds)} graphs; run_pretraining is for node datasets")
     data = ds[0]
     torch.manual_seed(seed)
-    model = build_method(method, ds.num_features, **cfg["model"])
+    train_cfg = cfg["train"]
+    epochs = int(train_cfg["epochs"])
+    # full-batch: one optimiser step per epoch (EMA schedules such as BGRL's need the total)
+    model = build_method(method, ds.num_features, **{"total_steps": epochs, **cfg["model"]})
     out_dir = Path(out) if out is not None else None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "config.json").write_text(
             json.dumps({"method": method, "dataset": dataset, "seed": seed, **cfg}, indent=2)
         )
-    train_cfg = cfg["train"]
     t0 = time.perf_counter()
     history = pretrain(
         model,
         data,
-        epochs=int(train_cfg["epochs"]),
+        epochs=epochs,
         lr=train_cfg["lr"],
         weight_decay=train_cfg.get("weight_decay", 0.0),
         optimizer=train_cfg.get("optimizer", "adam"),
+        schedule=train_cfg.get("schedule"),
+        warmup_epochs=int(train_cfg.get("warmup_epochs", 0)),
         device=dev,
         seed=seed,
         checkpoint=None if out_dir is None else out_dir / "checkpoint.pt",

@@ -86,6 +86,26 @@ def make_optimizer(
     raise ValueError(f"Unknown optimizer '{name}'; choose adam, adamw or sgd")
 
 
+def lr_factor(schedule: str | None, epoch: int, epochs: int, warmup_epochs: int = 0) -> float:
+    r"""The learning-rate multiplier at the start of ``epoch`` (0-based) of ``epochs``.
+
+    - ``None`` / ``"constant"``: 1.
+    - ``"cosine"``: :math:`\tfrac12(1 + \cos(\pi e / E))` (GraphMAE).
+    - ``"warmup_cosine"``: linear warm-up over ``warmup_epochs``, then cosine decay to 0
+      over the rest (BGRL).
+    """
+    if schedule in (None, "constant"):
+        return 1.0
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * epoch / max(epochs, 1)))
+    if schedule == "warmup_cosine":
+        if epoch < warmup_epochs:
+            return (epoch + 1) / warmup_epochs
+        span = max(epochs - warmup_epochs, 1)
+        return 0.5 * (1.0 + math.cos(math.pi * (epoch - warmup_epochs) / span))
+    raise ValueError(f"Unknown lr schedule '{schedule}'; choose constant, cosine or warmup_cosine")
+
+
 def _steps(data: Data | Iterable[Data]) -> Iterable[Data]:
     return [data] if isinstance(data, Data) else data
 
@@ -98,6 +118,8 @@ def pretrain(
     lr: float = 1e-3,
     weight_decay: float = 0.0,
     optimizer: str = "adam",
+    schedule: str | None = None,
+    warmup_epochs: int = 0,
     device: str | torch.device = "auto",
     seed: int | None = None,
     eval_every: int = 0,
@@ -119,6 +141,8 @@ def pretrain(
         data: a graph or an iterable of batches; moved to ``device`` step by step.
         epochs: number of epochs.
         lr, weight_decay, optimizer: the optimiser.
+        schedule, warmup_epochs: learning-rate schedule over the epochs (see
+            :func:`lr_factor`): ``None``, ``"cosine"`` or ``"warmup_cosine"``.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
         seed: seeds Python, NumPy and torch first (``None`` leaves the RNGs as they are).
         eval_every: call ``eval_fn(method)`` every this many epochs (and after the last);
@@ -144,6 +168,7 @@ def pretrain(
         seed_everything(seed)
     method.to(dev)
     opt = make_optimizer(method.parameters(), optimizer, lr, weight_decay)
+    lr_factor(schedule, 0, epochs, warmup_epochs)  # unknown names fail before training
     history: list[dict[str, float]] = []
     start_epoch = 1
     if resume and checkpoint is not None and Path(checkpoint).exists():
@@ -178,6 +203,8 @@ def pretrain(
     )
     for epoch in bar:
         method.train()
+        for group in opt.param_groups:
+            group["lr"] = lr * lr_factor(schedule, epoch - 1, epochs, warmup_epochs)
         t0 = time.perf_counter()
         total, count = 0.0, 0
         for batch in _steps(data):
