@@ -5,8 +5,10 @@ dataset), ``experiments/configs/<method>/<dataset>.json`` (the same files as
 
 Each (method, dataset or preset, seed) run writes
 ``results/node/<method>/<preset>/seed<k>.json``; a run whose file exists is skipped, so an
-interrupted reproduction resumes where it stopped. Then the table in ``docs/results.md`` is
-regenerated from every results file (``experiments/results_table.py``).
+interrupted reproduction resumes where it stopped, and a run cut off mid-training resumes
+from its last checkpoint (``--runs-dir``, every ``train.checkpoint_every`` epochs).
+Then the table in ``docs/results.md`` is regenerated from every results file
+(``experiments/results_table.py``).
 
     python experiments/node_classification.py --methods grace --datasets Cora Photo \
         --seeds 0 1 2 3 4 --root ../shared/datasets --device auto
@@ -21,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from graphssl.experiment import config_key, run_pretraining
+from graphssl.experiment import config_key, parse_overrides, run_pretraining
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,11 +40,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--preset", help="a config file of experiments/configs/<method>/ other than the dataset's"
     )
+    parser.add_argument(
+        "--runs-dir",
+        default=str(REPO / "runs" / "node"),
+        help="checkpoints per run (<runs-dir>/<method>/<preset>/seed<k>/); an interrupted run "
+        "resumes from its checkpoint",
+    )
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="config overrides, recorded in the results files (needs --tag)",
+    )
+    parser.add_argument(
+        "--tag", help="results folder name instead of the dataset's (for runs with --set)"
+    )
     parser.add_argument("--no-table", action="store_true", help="don't regenerate the docs")
     args = parser.parse_args(argv)
+    if args.set and not args.tag:
+        parser.error("--set changes the published config: name the results folder with --tag")
 
     for method, dataset, seed in itertools.product(args.methods, args.datasets, args.seeds):
-        folder = args.preset or config_key(dataset)
+        folder = args.tag or args.preset or config_key(dataset)
         path = Path(args.results) / method / folder / f"seed{seed}.json"
         if path.exists():
             print(f"skip {path} (exists)")
@@ -57,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
             device=args.device,
             progress=False,
             preset=args.preset,
+            overrides=parse_overrides(args.set),
+            out=Path(args.runs_dir) / method / folder / f"seed{seed}",
+            resume=True,
         )
         result["wall_seconds"] = time.perf_counter() - t0
         result["command"] = " ".join(

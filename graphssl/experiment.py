@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import platform
+import resource
 import subprocess
 import time
 from importlib import resources
@@ -119,6 +120,11 @@ def environment() -> dict[str, Any]:
     return env
 
 
+def peak_rss_gib() -> float:
+    """The peak resident memory of this process so far, in GiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+
+
 def _git_commit() -> str | None:
     """The source tree's commit (``+dirty`` with uncommitted changes), when run from a clone."""
     repo = Path(__file__).resolve().parents[1]
@@ -187,9 +193,15 @@ def run_pretraining(
     out_dir = Path(out) if out is not None else None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "config.json").write_text(
-            json.dumps({"method": method, "dataset": dataset, "seed": seed, **cfg}, indent=2)
-        )
+        resolved = {"method": method, "dataset": dataset, "seed": seed, **cfg}
+        previous = out_dir / "config.json"
+        if resume and (out_dir / "checkpoint.pt").exists() and previous.exists():
+            if json.loads(previous.read_text()) != json.loads(json.dumps(resolved)):
+                raise ValueError(
+                    f"{out_dir} holds a checkpoint made with another config; resume it with "
+                    f"the same config, or delete it or choose another output folder"
+                )
+        previous.write_text(json.dumps(resolved, indent=2))
     t0 = time.perf_counter()
     history = pretrain(
         model,
@@ -207,7 +219,9 @@ def run_pretraining(
         resume=resume,
         progress=progress,
     )
-    train_time = time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    # summed per-epoch times, so a resumed run counts the epochs done before the resume too
+    train_time = sum(h["time"] for h in history) if history else wall
     data = data.to(dev)
     z = model.embed(data)
     splits = probe_splits(ds, cfg["eval"], seed)
@@ -223,8 +237,11 @@ def run_pretraining(
         "epochs": len(history),
         "train_seconds": train_time,
         "seconds_per_epoch": train_time / max(len(history), 1),
+        "peak_rss_gib": peak_rss_gib(),
         "environment": environment(),
     }
+    if dev.type == "cuda":
+        result["peak_cuda_gib"] = torch.cuda.max_memory_allocated(dev) / 2**30
     if raw_baseline:
         result["raw_accuracy"] = linear_probe(data.x, data.y, splits, seed=seed).to_dict()
     if out_dir is not None:
@@ -243,6 +260,7 @@ __all__ = [
     "environment",
     "load_config",
     "parse_overrides",
+    "peak_rss_gib",
     "run_pretraining",
     "summarize",
 ]

@@ -1,5 +1,6 @@
 """Config files (one per method and dataset) and the learning-rate schedules."""
 
+import json
 import math
 
 import pytest
@@ -75,3 +76,39 @@ def test_pretrain_follows_the_schedule(cora, monkeypatch):
     monkeypatch.setattr(torch.optim.Adam, "step", step)
     pretrain(model, cora, epochs=4, lr=0.1, schedule="cosine", device="cpu", progress=False)
     assert lrs == pytest.approx([0.1 * 0.5 * (1 + math.cos(math.pi * e / 4)) for e in range(4)])
+
+
+def test_resume_with_another_config_is_refused(tmp_path, datasets_root):
+    from graphssl.experiment import run_pretraining
+
+    small = {"model": {"hidden": 8, "proj_hidden": 8}, "train": {"epochs": 2}}
+    kwargs = dict(root=str(datasets_root), device="cpu", progress=False, out=tmp_path, resume=True)
+    first = run_pretraining("grace", "Cora", overrides=small, **kwargs)
+    assert first["epochs"] == 2 and first["peak_rss_gib"] > 0
+    # same config: resumes (nothing left to train) and gives the same embedding's accuracy
+    again = run_pretraining("grace", "Cora", overrides=small, **kwargs)
+    assert again["accuracy"]["mean"] == first["accuracy"]["mean"]
+    other = {"model": {"hidden": 8, "proj_hidden": 8, "tau": 0.9}, "train": {"epochs": 2}}
+    with pytest.raises(ValueError, match="another config"):
+        run_pretraining("grace", "Cora", overrides=other, **kwargs)
+
+
+def test_node_classification_script_writes_and_skips(tmp_path, datasets_root, capsys):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
+    from node_classification import main
+
+    args = ["--methods", "grace", "--datasets", "Cora", "--seeds", "0", "--device", "cpu"]
+    args += ["--root", str(datasets_root), "--results", str(tmp_path / "results")]
+    args += ["--runs-dir", str(tmp_path / "runs"), "--no-table"]
+    tiny = ["--set", "train.epochs=2", "model.hidden=8", "model.proj_hidden=8", "--tag", "tiny"]
+    with pytest.raises(SystemExit):  # --set without --tag
+        main(args + tiny[:-2])
+    assert main(args + tiny) == 0
+    written = json.loads((tmp_path / "results/grace/tiny/seed0.json").read_text())
+    assert written["config"]["train"]["epochs"] == 2 and written["wall_seconds"] > 0
+    assert (tmp_path / "runs/grace/tiny/seed0/checkpoint.pt").exists()
+    assert main(args + tiny) == 0
+    assert "skip" in capsys.readouterr().out
