@@ -127,7 +127,7 @@ def graphssl_views(p: float) -> dict:
 
 
 def run_graphssl_molecules(batch, args: argparse.Namespace) -> dict:
-    gen = torch.Generator().manual_seed(args.seed)
+    gen = torch.Generator(device=batch.x.device).manual_seed(args.seed)
     out = {}
     for name, aug in graphssl_views(args.p).items():
         times = time_calls(lambda aug=aug: aug(batch, gen), args.repeats, args.warmup, args.budget)
@@ -168,7 +168,7 @@ def run_peers(inputs: str, args: argparse.Namespace, skip_dig: bool) -> dict:
         "--repeats", str(args.repeats), "--warmup", str(args.warmup),
         "--budget", str(args.budget), "--dig-repeats", str(args.dig_repeats),
         "--threads", str(torch.get_num_threads()), "--seed", str(args.seed),
-        "--compat-dir", args.compat_dir,
+        "--compat-dir", args.compat_dir, "--device", args.device,
     ]  # fmt: skip
     if skip_dig:
         cmd.append("--skip-dig")
@@ -188,9 +188,9 @@ def run_photo(args: argparse.Namespace, scratch: str) -> dict:
     from graphssl.augment import functional as F
     from graphssl.data import load_dataset
 
-    data = load_dataset("Photo", args.root, cache_dir=scratch)[0]
+    data = load_dataset("Photo", args.root, cache_dir=scratch)[0].to(args.device)
     pe, pf = args.photo_edge_p, args.photo_feature_p
-    gen = torch.Generator().manual_seed(args.seed)
+    gen = torch.Generator(device=data.x.device).manual_seed(args.seed)
     drop, mask = A.DropEdges(pe), A.MaskFeatures(pf)
 
     def graphssl_classes():
@@ -333,11 +333,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-peers", action="store_true")
     parser.add_argument("--skip-dig", action="store_true")
     parser.add_argument("--out", default=None)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:k (all sides)")
     args = parser.parse_args(argv)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    device = torch.device("cpu")
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device here")
     out = Path(args.out or HERE / "results" / f"augment_{device.type}.json")
     before = _cpu_counters()
     with tempfile.TemporaryDirectory() as scratch:
@@ -347,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
                "num_edges": batch.edge_index.size(1), "p": args.p, "labels": LABELS}  # fmt: skip
         inputs = str(Path(scratch) / "molecules.pt")
         save_inputs(batch, inputs)
+        batch = batch.to(device)
         # Alternate the sides --rounds times and pool the calls, so that a burst of other work
         # on a shared machine does not land on one side only; DIG (slow) runs in round 1 only.
         for r in range(args.rounds):
