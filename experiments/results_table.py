@@ -62,10 +62,13 @@ def load_runs(results: Path) -> dict[tuple[str, str], list[dict]]:
 
 
 def _probe(r: dict) -> str:
-    """How the probe chose its feature scaling (older results files predate the selection)."""
+    """How the probe chose its feature scaling and weight decay (older results files predate
+    the selection, or the L2-normalised candidate)."""
+    if "probe" in r:
+        return f"{'/'.join(r['probe']['scalings'])} + wd on val"
     if r["accuracy"].get("scaling"):
-        return "scaling + L2 on val"
-    return "standardized, L2 on val"
+        return "raw/standardized + wd on val"
+    return "standardized, wd on val"
 
 
 def table(runs: dict[tuple[str, str], list[dict]]) -> str:

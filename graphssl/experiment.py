@@ -19,6 +19,7 @@ import torch_geometric.transforms as T
 
 from graphssl.data import get_split, load_dataset
 from graphssl.eval import ProbeResult, linear_probe
+from graphssl.eval.linear_probe import DEFAULT_WEIGHT_DECAYS, SCALINGS
 from graphssl.methods import build_method, get_method
 from graphssl.train import pretrain, resolve_device
 
@@ -212,6 +213,7 @@ def run_pretraining(
         optimizer=train_cfg.get("optimizer", "adam"),
         schedule=train_cfg.get("schedule"),
         warmup_epochs=int(train_cfg.get("warmup_epochs", 0)),
+        patience=int(train_cfg.get("patience", 0)),
         device=dev,
         seed=seed,
         checkpoint=None if out_dir is None else out_dir / "checkpoint.pt",
@@ -233,6 +235,7 @@ def run_pretraining(
         "device": str(dev),
         "config": cfg,
         "accuracy": probe.to_dict(),
+        "probe": {"scalings": list(SCALINGS), "weight_decays": list(DEFAULT_WEIGHT_DECAYS)},
         "final_loss": history[-1]["loss"] if history else None,
         "epochs": len(history),
         "train_seconds": train_time,

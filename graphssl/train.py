@@ -122,6 +122,7 @@ def pretrain(
     warmup_epochs: int = 0,
     device: str | torch.device = "auto",
     seed: int | None = None,
+    patience: int = 0,
     eval_every: int = 0,
     eval_fn: Callable[[nn.Module], dict[str, float]] | None = None,
     checkpoint: str | os.PathLike | None = None,
@@ -145,6 +146,9 @@ def pretrain(
             :func:`lr_factor`): ``None``, ``"cosine"`` or ``"warmup_cosine"``.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
         seed: seeds Python, NumPy and torch first (``None`` leaves the RNGs as they are).
+        patience: with ``patience > 0``, stop once the epoch loss has not improved for
+            ``patience`` epochs and restore the weights of the best-loss epoch (DGI's and
+            MVGRL's early stopping on the training loss).
         eval_every: call ``eval_fn(method)`` every this many epochs (and after the last);
             its returned metrics are added to the history.
         checkpoint: path of a checkpoint file written every ``checkpoint_every`` epochs and
@@ -169,8 +173,12 @@ def pretrain(
     method.to(dev)
     opt = make_optimizer(method.parameters(), optimizer, lr, weight_decay)
     lr_factor(schedule, 0, epochs, warmup_epochs)  # unknown names fail before training
+    if patience < 0:
+        raise ValueError(f"patience must be >= 0 (got {patience})")
     history: list[dict[str, float]] = []
     start_epoch = 1
+    best: dict[str, Any] = {"loss": math.inf, "epoch": 0, "model": None}
+    stopped = False
     if resume and checkpoint is not None and Path(checkpoint).exists():
         state = load_checkpoint(checkpoint, map_location=dev)
         method.load_state_dict(state["model"])
@@ -178,6 +186,8 @@ def pretrain(
         _set_rng_state(state["rng"])
         history = list(state["history"])
         start_epoch = int(state["epoch"]) + 1
+        best = state.get("best", best)
+        stopped = bool(state.get("stopped", False))
 
     def save(epoch: int) -> None:
         if checkpoint is not None:
@@ -189,12 +199,14 @@ def pretrain(
                     "epoch": epoch,
                     "rng": _rng_state(),
                     "history": history,
+                    "best": best,
+                    "stopped": stopped,
                 },
             )
 
     update = getattr(method, "update", None)
     bar = tqdm(
-        range(start_epoch, epochs + 1),
+        range(start_epoch, 1 if stopped else epochs + 1),
         disable=not progress,
         desc="pretrain",
         initial=start_epoch - 1,
@@ -237,8 +249,26 @@ def pretrain(
                 if k not in ("epoch", "time") and isinstance(v, float) and math.isfinite(v)
             }
         )
+        if patience > 0:
+            if record["loss"] < best["loss"]:
+                best = {"loss": record["loss"], "epoch": epoch, "model": _cpu_state(method)}
+            elif epoch - best["epoch"] >= patience:
+                method.load_state_dict(best["model"])
+                stopped = True
+                save(epoch)
+                if progress:
+                    bar.write(
+                        f"early stop at epoch {epoch}: best loss {best['loss']:.4g} at epoch "
+                        f"{best['epoch']} (weights restored)"
+                    )
+                break
         if checkpoint_every > 0 and epoch % checkpoint_every == 0:
             save(epoch)
-    if checkpoint is not None and (not history or history[-1]["epoch"] == epochs):
+    if checkpoint is not None and not stopped and (not history or history[-1]["epoch"] == epochs):
         save(epochs)
     return history
+
+
+def _cpu_state(module: nn.Module) -> dict[str, Any]:
+    """A copy of ``module``'s state dict on the CPU (for keeping the best weights)."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}

@@ -76,3 +76,15 @@ def test_heads_and_errors():
         GraphEncoder(NodeEncoder("gcn", 5, 8), readout="median")
     with pytest.raises(ValueError, match="readout"):
         readout(torch.randn(3, 2), None, "median")
+
+
+def test_bilinear_discriminator_scores_each_node_against_its_graph():
+    from graphssl.encoders import BilinearDiscriminator
+
+    torch.manual_seed(0)
+    d = BilinearDiscriminator(8)
+    h, s = torch.randn(10, 8), torch.randn(3, 8)
+    batch = torch.tensor([0, 0, 1, 1, 1, 2, 2, 2, 2, 2])
+    expected = torch.stack([h[i] @ d.weight @ s[batch[i]] for i in range(10)]) + d.bias
+    assert torch.allclose(d(h, s, batch), expected, atol=1e-5)
+    assert torch.allclose(d(h, s[:1]), torch.stack([h[i] @ d.weight @ s[0] for i in range(10)]))

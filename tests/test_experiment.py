@@ -14,6 +14,11 @@ from graphssl.train import lr_factor
 CONFIGURED = [m for m in list_methods() if config_dir(m).is_dir()]
 
 
+def test_node_methods_of_the_table_have_configs():
+    for method in ["dgi", "grace", "gca", "mvgrl", "bgrl", "gbt", "cca-ssg", "graphmae"]:
+        assert method in CONFIGURED, f"{method} has no experiments/configs/{method}/"
+
+
 @pytest.mark.parametrize("method", CONFIGURED)
 def test_every_config_file_builds_its_method(method):
     for preset in [None, *list_presets(method)]:

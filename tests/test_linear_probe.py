@@ -72,3 +72,26 @@ def test_bad_inputs():
         linear_probe(bad, y, split)
     with pytest.raises(ValueError, match="dim"):
         linear_probe(x[:, 0], y, split)
+
+
+def test_scalings_are_selected_on_validation_and_named():
+    from graphssl.eval.linear_probe import SCALINGS, scale_features
+
+    torch.manual_seed(0)
+    x = torch.randn(300, 8) * torch.logspace(-2, 2, 8)
+    assert torch.allclose(scale_features(x, "l2").norm(dim=1), torch.ones(300))
+    z = scale_features(x, "standardized")
+    assert torch.allclose(z.mean(0), torch.zeros(8), atol=1e-5)
+    with pytest.raises(ValueError, match="Unknown feature scaling"):
+        scale_features(x, "minmax")
+    # the class is the direction of the row, not its length
+    x = torch.randn(300, 8)
+    y = (x[:, 0] > 0).long()
+    x = x * (1.0 + torch.rand(300, 1) * 1e3)
+    split = Split(torch.arange(100), torch.arange(100, 200), torch.arange(200, 300))
+    res = linear_probe(x, y, split, scalings=SCALINGS)
+    assert res.scaling[0] in SCALINGS and res.val[0] >= 85.0
+    only = linear_probe(x, y, split, scalings=("l2",))
+    assert only.scaling == ["l2"] and only.mean >= 85.0
+    with pytest.raises(ValueError, match="at least one"):
+        linear_probe(x, y, split, scalings=())

@@ -103,3 +103,38 @@ def test_iterable_of_batches_is_one_pass_per_epoch():
     model.loss = counting_loss
     history = pretrain(model, batches, epochs=2, device="cpu", progress=False)
     assert steps == [2, 2, 2, 2, 2, 2] and len(history) == 2
+
+
+class _Plateau(torch.nn.Module):
+    """A loss that improves for ``drop`` epochs and then stays flat."""
+
+    def __init__(self, drop: int) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+        self.drop, self.calls = drop, 0
+
+    def loss(self, data):
+        self.calls += 1
+        level = max(self.drop - self.calls, 0)
+        return self.w.sum() * 0 + float(level) + 1e-3 * self.w.square().sum()
+
+
+def test_patience_stops_and_restores_best_weights(tmp_path):
+    data = make_csbm(num_nodes=40, seed=0)
+    model = _Plateau(drop=5)
+    ckpt = tmp_path / "c.pt"
+    hist = pretrain(
+        model, data, epochs=100, patience=3, device="cpu", progress=False, checkpoint=ckpt
+    )
+    # losses 4,3,2,1,0,0,0,0: best at epoch 5, stop 3 epochs later
+    assert [h["epoch"] for h in hist][-1] == 8 and len(hist) == 8
+    state = load_checkpoint(ckpt)
+    assert state["stopped"] and state["best"]["epoch"] == 5
+    # resuming a stopped run trains no further
+    again = pretrain(
+        _Plateau(drop=5), data, epochs=100, patience=3, device="cpu", progress=False,
+        checkpoint=ckpt, resume=True,
+    )  # fmt: skip
+    assert len(again) == 8
+    with pytest.raises(ValueError, match="patience"):
+        pretrain(model, data, epochs=1, patience=-1, device="cpu", progress=False)

@@ -77,6 +77,10 @@ class BilinearDiscriminator(nn.Module):
         nn.init.zeros_(self.bias)
 
     def forward(self, h: Tensor, summary: Tensor, batch: Tensor | None = None) -> Tensor:
-        """``h`` ``[N, dim]``, ``summary`` ``[num_graphs, dim]`` -> scores ``[N]``."""
-        s = summary[batch] if batch is not None else summary.expand_as(h)
-        return ((h @ self.weight) * s).sum(-1) + self.bias
+        """``h`` ``[N, dim]``, ``summary`` ``[num_graphs, dim]`` -> scores ``[N]``.
+
+        ``W s`` is formed once per graph (``[num_graphs, dim]``), so the cost is
+        ``O(num_graphs * dim^2 + N * dim)`` rather than ``O(N * dim^2)``."""
+        ws = summary @ self.weight.t()  # [num_graphs, dim]: row g is W s_g
+        ws = ws[batch] if batch is not None else ws.expand_as(h)
+        return (h * ws).sum(-1) + self.bias

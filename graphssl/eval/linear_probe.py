@@ -12,6 +12,20 @@ import torch.nn.functional as F
 from torch import Tensor
 
 DEFAULT_WEIGHT_DECAYS: tuple[float, ...] = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
+SCALINGS: tuple[str, ...] = ("raw", "standardized", "l2")
+
+
+def scale_features(x: Tensor, scaling: str) -> Tensor:
+    """``"raw"``; ``"standardized"``: each dimension centred and scaled over all nodes;
+    ``"l2"``: each row L2-normalised (the GRACE/BGRL/G-BT evaluation code's choice). All are
+    unsupervised, so scaling over all nodes leaks no label."""
+    if scaling == "raw":
+        return x
+    if scaling == "standardized":
+        return (x - x.mean(0)) / x.std(0).clamp_min(1e-8)
+    if scaling == "l2":
+        return F.normalize(x, dim=1)
+    raise ValueError(f"Unknown feature scaling '{scaling}'; choose from {SCALINGS}")
 
 
 class SplitLike(Protocol):
@@ -173,6 +187,7 @@ def linear_probe(
     epochs: int = 300,
     lr: float = 0.01,
     standardize: bool | None = None,
+    scalings: Sequence[str] | None = None,
     seed: int = 0,
     cv_folds: int = 5,
 ) -> ProbeResult:
@@ -181,7 +196,8 @@ def linear_probe(
     For each split a classifier is trained (full batch, Adam, in torch on the embeddings'
     device) for every L2 strength in ``weight_decays`` (and, by default, on unscaled and on
     standardised features); the one with the best validation accuracy is refitted and its test
-    accuracy reported. The test nodes are never used for
+    accuracy reported; the feature scaling (raw, standardised or L2-normalised rows) is chosen
+    on validation the same way. The test nodes are never used for
     selection; a split with no validation nodes selects by ``cv_folds``-fold cross-validation
     on the training nodes.
 
@@ -193,8 +209,10 @@ def linear_probe(
         weight_decays: the L2 strengths searched.
         epochs: Adam steps per classifier.
         lr: Adam learning rate.
-        standardize: centre and scale each dimension first (unsupervised, over all nodes);
-            ``None`` selects between scaled and unscaled features on validation too.
+        standardize: ``True``: standardised features only; ``False``: raw only; ``None``:
+            select among ``scalings`` on validation.
+        scalings: the candidate scalings (:func:`scale_features`), default all of
+            :data:`SCALINGS`; overrides ``standardize``.
 
     Returns:
         :class:`ProbeResult` with test accuracy in %.
@@ -207,11 +225,11 @@ def linear_probe(
     if not torch.isfinite(embeddings).all():
         raise ValueError("embeddings contain NaN or inf values")
     x = embeddings.detach().float()
-    features: dict[str, Tensor] = {}
-    if standardize is not True:
-        features["raw"] = x
-    if standardize is not False:
-        features["standardized"] = (x - x.mean(0)) / x.std(0).clamp_min(1e-8)
+    if scalings is None:
+        scalings = {True: ("standardized",), False: ("raw",), None: SCALINGS}[standardize]
+    if not scalings:
+        raise ValueError("scalings must name at least one feature scaling")
+    features = {name: scale_features(x, name) for name in scalings}
     num_classes = int(y.max()) + 1
     wds = torch.tensor(list(weight_decays), dtype=x.dtype, device=x.device)
     if hasattr(splits, "train"):

@@ -57,6 +57,7 @@ class GRACE(NodeMethod):
         proj_hidden: int = 128,
         num_layers: int = 2,
         activation: str = "relu",
+        activation_kwargs: dict[str, Any] | None = None,
         tau: float = 0.5,
         drop_edge: tuple[float, float] = (0.2, 0.4),
         drop_feature: tuple[float, float] = (0.3, 0.4),
@@ -64,7 +65,8 @@ class GRACE(NodeMethod):
         **unused: Any,
     ) -> GRACE:
         """The paper's architecture: ``num_layers`` GCN layers of width ``2 * hidden`` then
-        ``hidden``, with the activation after every layer."""
+        ``hidden``, with the activation after every layer (``activation_kwargs`` are its
+        arguments, e.g. ``{"negative_slope": 0.2292}`` for ``"leaky_relu"``)."""
         encoder = NodeEncoder(
             conv,
             in_channels,
@@ -73,6 +75,7 @@ class GRACE(NodeMethod):
             num_layers=num_layers,
             act=activation,
             act_last=True,
+            act_kwargs=activation_kwargs,
         )
         return cls(
             encoder,

@@ -61,9 +61,11 @@ class MVGRL(NodeMethod):
         **unused: Any,
     ) -> MVGRL:
         """MVGRL's node-level setting: one GCN layer of 512 units with PReLU per view, PPR
-        diffusion with ``alpha`` sparsified at ``eps``."""
+        diffusion with ``alpha`` sparsified at ``eps``. The diffusion view's encoder takes the
+        diffusion weights as they are (no renormalisation, no extra self-loops), as the
+        reference code multiplies by the diffusion matrix itself."""
 
-        def encoder() -> NodeEncoder:
+        def encoder(**kwargs: Any) -> NodeEncoder:
             return NodeEncoder(
                 conv,
                 in_channels,
@@ -72,9 +74,11 @@ class MVGRL(NodeMethod):
                 num_layers=num_layers,
                 act=activation,
                 act_last=True,
+                **kwargs,
             )
 
-        return cls(encoder(), encoder(), hidden, PPRDiffusion(alpha=alpha, eps=eps))
+        diff_kwargs = {"normalize": False} if conv == "gcn" else {}
+        return cls(encoder(), encoder(**diff_kwargs), hidden, PPRDiffusion(alpha=alpha, eps=eps))
 
     def diffusion_view(self, data: Data) -> Data:
         """The (cached) diffusion view of ``data``: its edges and ``edge_weight``."""
