@@ -55,8 +55,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     import torch_geometric.transforms as T
 
     from graphssl.data import load_dataset
-    from graphssl.eval import linear_probe
-    from graphssl.experiment import probe_splits
+    from graphssl.experiment import probe_embeddings
     from graphssl.methods import build_method
     from graphssl.train import load_checkpoint, resolve_device
 
@@ -77,7 +76,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     data = ds[0].to(dev)
     z = model.to(dev).embed(data)
     eval_cfg = dict(cfg["eval"], **({"split": args.split} if args.split else {}))
-    result = linear_probe(z, data.y, probe_splits(ds, eval_cfg, cfg["seed"]), seed=cfg["seed"])
+    result, _ = probe_embeddings(ds, z, eval_cfg, cfg["seed"])
     print(f"[{cfg['method']} {dataset}] linear-probe test accuracy {result}")
     if args.json:
         Path(args.json).write_text(json.dumps(result.to_dict(), indent=2))

@@ -32,10 +32,12 @@ def config_key(dataset: str) -> str:
     return key
 
 
-def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+def merge_config(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``update``, nested dicts merged key by key (copies, no aliasing)."""
     out = copy.deepcopy(base)
     for k, v in update.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        nested = isinstance(v, dict) and isinstance(out.get(k), dict)
+        out[k] = merge_config(out[k], v) if nested else v
     return out
 
 
@@ -77,7 +79,7 @@ def load_config(method: str, dataset: str, preset: str | None = None) -> dict[st
     cfg = json.loads(default.read_text())
     specific = folder / f"{preset or config_key(dataset)}.json"
     if specific.is_file():
-        cfg = _merge(cfg, json.loads(specific.read_text()))
+        cfg = merge_config(cfg, json.loads(specific.read_text()))
     for section in ("model", "train", "data", "eval"):
         cfg.setdefault(section, {})
     return cfg
@@ -158,6 +160,20 @@ def probe_splits(dataset: Any, eval_cfg: dict[str, Any], seed: int) -> list:
     return [get_split(dataset, kind, seed=seed * 1000 + i) for i in range(n)]
 
 
+def probe_embeddings(
+    dataset: Any, z: torch.Tensor, eval_cfg: dict[str, Any], seed: int
+) -> tuple[ProbeResult, dict[str, Any]]:
+    """Linear-probes the frozen embeddings ``z`` ``[num_nodes, dim]`` of ``dataset``'s graph
+    under ``eval_cfg`` (``split``, ``num_splits``, and ``scalings``: the feature scalings
+    to choose from on validation, e.g. ``["l2"]`` where the paper's evaluation
+    L2-normalises the embeddings; default all). Returns the result and a description of the
+    probe for results files."""
+    scalings = tuple(eval_cfg.get("scalings", SCALINGS))
+    y = dataset[0].y.to(z.device)
+    result = linear_probe(z, y, probe_splits(dataset, eval_cfg, seed), scalings=scalings, seed=seed)
+    return result, {"scalings": list(scalings), "weight_decays": list(DEFAULT_WEIGHT_DECAYS)}
+
+
 def run_pretraining(
     method: str,
     dataset: str,
@@ -179,7 +195,7 @@ def run_pretraining(
     ``out`` receives ``config.json`` (resolved), ``metrics.json``, ``checkpoint.pt`` (model,
     optimiser and RNG state; ``resume=True`` continues from it) and ``embeddings.pt``.
     """
-    cfg = _merge(load_config(method, dataset, preset), overrides or {})
+    cfg = merge_config(load_config(method, dataset, preset), overrides or {})
     dev = resolve_device(device)
     transform = T.NormalizeFeatures() if cfg["data"].get("normalize_features") else None
     ds = load_dataset(dataset, root, cache_dir=cache_dir, transform=transform)
@@ -226,8 +242,7 @@ def run_pretraining(
     train_time = sum(h["time"] for h in history) if history else wall
     data = data.to(dev)
     z = model.embed(data)
-    splits = probe_splits(ds, cfg["eval"], seed)
-    probe = linear_probe(z, data.y, splits, seed=seed)
+    probe, probe_info = probe_embeddings(ds, z, cfg["eval"], seed)
     result: dict[str, Any] = {
         "method": method,
         "dataset": dataset,
@@ -235,7 +250,7 @@ def run_pretraining(
         "device": str(dev),
         "config": cfg,
         "accuracy": probe.to_dict(),
-        "probe": {"scalings": list(SCALINGS), "weight_decays": list(DEFAULT_WEIGHT_DECAYS)},
+        "probe": probe_info,
         "final_loss": history[-1]["loss"] if history else None,
         "epochs": len(history),
         "train_seconds": train_time,
@@ -246,6 +261,7 @@ def run_pretraining(
     if dev.type == "cuda":
         result["peak_cuda_gib"] = torch.cuda.max_memory_allocated(dev) / 2**30
     if raw_baseline:
+        splits = probe_splits(ds, cfg["eval"], seed)
         result["raw_accuracy"] = linear_probe(data.x, data.y, splits, seed=seed).to_dict()
     if out_dir is not None:
         torch.save(z.cpu(), out_dir / "embeddings.pt")
@@ -262,8 +278,10 @@ __all__ = [
     "config_key",
     "environment",
     "load_config",
+    "merge_config",
     "parse_overrides",
     "peak_rss_gib",
+    "probe_embeddings",
     "run_pretraining",
     "summarize",
 ]

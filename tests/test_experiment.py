@@ -117,3 +117,13 @@ def test_node_classification_script_writes_and_skips(tmp_path, datasets_root, ca
     assert (tmp_path / "runs/grace/tiny/seed0/checkpoint.pt").exists()
     assert main(args + tiny) == 0
     assert "skip" in capsys.readouterr().out
+    # probing the saved embeddings again under the current eval config, without training
+    assert main(args + tiny + ["--reprobe"]) == 0
+    again = json.loads((tmp_path / "results/grace/tiny/seed0.json").read_text())
+    assert again["reprobed"][0]["previous"]["accuracy"] == written["accuracy"]
+    assert again["accuracy"]["mean"] == written["accuracy"]["mean"]  # same config, same probe
+    assert again["wall_seconds"] == written["wall_seconds"]
+    # a run pretrained with another config cannot be re-probed as this one
+    with pytest.raises(SystemExit):
+        main(args + ["--set", "train.epochs=3", "model.hidden=8", "model.proj_hidden=8"]
+             + ["--tag", "tiny", "--reprobe"])  # fmt: skip
