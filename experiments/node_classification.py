@@ -32,6 +32,7 @@ from graphssl.experiment import (
     parse_overrides,
     probe_embeddings,
     run_pretraining,
+    training_config,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -129,8 +130,7 @@ def reprobe(path: Path, run_dir: Path, method: str, dataset: str, args: argparse
         return
     result = json.loads(path.read_text())
     cfg = merge_config(load_config(method, dataset, args.preset), parse_overrides(args.set))
-    trained = {k: v for k, v in result["config"].items() if k != "eval"}
-    if trained != {k: v for k, v in json.loads(json.dumps(cfg)).items() if k != "eval"}:
+    if training_config(result["config"]) != training_config(cfg):
         raise SystemExit(
             f"reprobe: {path} was pretrained with another config than the current one; "
             f"rerun it instead"

@@ -85,6 +85,13 @@ def load_config(method: str, dataset: str, preset: str | None = None) -> dict[st
     return cfg
 
 
+def training_config(cfg: dict[str, Any]) -> dict[str, Any]:
+    """What determines a pretraining run: ``cfg`` without its ``eval`` section and without
+    the ``_``-prefixed notes (sources, comments), as plain JSON values."""
+    plain = json.loads(json.dumps(cfg))
+    return {k: v for k, v in plain.items() if k != "eval" and not k.startswith("_")}
+
+
 def parse_overrides(items: list[str]) -> dict[str, Any]:
     """``["model.tau=0.3", "train.epochs=10"]`` -> nested dict (values parsed as JSON when
     they parse, else kept as strings)."""
@@ -213,7 +220,7 @@ def run_pretraining(
         resolved = {"method": method, "dataset": dataset, "seed": seed, **cfg}
         previous = out_dir / "config.json"
         if resume and (out_dir / "checkpoint.pt").exists() and previous.exists():
-            if json.loads(previous.read_text()) != json.loads(json.dumps(resolved)):
+            if training_config(json.loads(previous.read_text())) != training_config(resolved):
                 raise ValueError(
                     f"{out_dir} holds a checkpoint made with another config; resume it with "
                     f"the same config, or delete it or choose another output folder"
@@ -284,4 +291,5 @@ __all__ = [
     "probe_embeddings",
     "run_pretraining",
     "summarize",
+    "training_config",
 ]
