@@ -88,3 +88,53 @@ def test_bilinear_discriminator_scores_each_node_against_its_graph():
     expected = torch.stack([h[i] @ d.weight @ s[batch[i]] for i in range(10)]) + d.bias
     assert torch.allclose(d(h, s, batch), expected, atol=1e-5)
     assert torch.allclose(d(h, s[:1]), torch.stack([h[i] @ d.weight @ s[0] for i in range(10)]))
+
+
+def test_sparse_gcn_aggregation_equals_messages():
+    from torch_geometric.data import Batch, Data
+
+    from graphssl.encoders import NodeEncoder
+
+    torch.manual_seed(0)
+    graphs = [
+        Data(x=torch.randn(5, 6), edge_index=torch.tensor([[0, 1, 1, 2, 3], [1, 0, 2, 1, 3]])),
+        Data(x=torch.randn(1, 6), edge_index=torch.empty(2, 0, dtype=torch.long)),
+        Data(x=torch.randn(4, 6), edge_index=torch.tensor([[0, 0, 2, 2], [1, 1, 3, 0]])),
+    ]
+    batch = Batch.from_data_list(graphs)
+    weight = torch.rand(batch.num_edges)
+    dense = NodeEncoder("gcn", 6, 8, 4, num_layers=2, act="prelu", act_last=True, sparse=False)
+    sparse = NodeEncoder("gcn", 6, 8, 4, num_layers=2, act="prelu", act_last=True)
+    sparse.load_state_dict(dense.state_dict())
+    assert sparse.sparse and not dense.sparse
+    for w in (None, weight):
+        x1 = batch.x.clone().requires_grad_()
+        x2 = batch.x.clone().requires_grad_()
+        out1 = dense(x1, batch.edge_index, edge_weight=w)
+        out2 = sparse(x2, batch.edge_index, edge_weight=w)
+        assert torch.allclose(out1, out2, atol=1e-6)
+        out1.square().sum().backward()
+        out2.square().sum().backward()
+        assert torch.allclose(x1.grad, x2.grad, atol=1e-6)
+        g1 = dict(dense.named_parameters())
+        for name, p in sparse.named_parameters():
+            assert torch.allclose(p.grad, g1[name].grad, atol=1e-5), name
+        dense.zero_grad()
+        sparse.zero_grad()
+    with pytest.raises(ValueError, match="gcn"):
+        NodeEncoder("gat", 6, 8, sparse=True)
+
+
+def test_sparse_gcn_passes_gradients_to_edge_weights():
+    from graphssl.encoders import NodeEncoder
+
+    torch.manual_seed(0)
+    x, ei = torch.randn(4, 3), torch.tensor([[0, 1, 2, 3, 0], [1, 2, 3, 0, 2]])
+    w1 = torch.rand(5, requires_grad=True)
+    w2 = w1.detach().clone().requires_grad_()
+    dense = NodeEncoder("gcn", 3, 2, num_layers=1, sparse=False)
+    sparse = NodeEncoder("gcn", 3, 2, num_layers=1)
+    sparse.load_state_dict(dense.state_dict())
+    dense(x, ei, edge_weight=w1).sum().backward()
+    sparse(x, ei, edge_weight=w2).sum().backward()
+    assert torch.allclose(w1.grad, w2.grad, atol=1e-6)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from torch import Tensor, nn
+from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.nn.models import GAT, GCN, GIN, GraphSAGE
+from torch_geometric.utils import to_torch_csr_tensor
 
 _MODELS = {"gcn": GCN, "gat": GAT, "sage": GraphSAGE, "graphsage": GraphSAGE, "gin": GIN}
 
@@ -28,6 +31,10 @@ class NodeEncoder(nn.Module):
         act_last: also apply the activation (and norm) after the last layer.
         norm: optional normalisation between layers (``"batch_norm"``, ...).
         dropout: dropout between layers.
+        sparse: aggregate with a sparse-matrix product over the (transposed) adjacency in CSR
+            form instead of gathering one message per edge; same result, several times faster
+            and without an ``[E, dim]`` message tensor (gradients flow to ``x`` and to
+            ``edge_weight``). ``None``: on for GCN, off for the others.
         **kwargs: passed to the PyG model and its layers (e.g. ``heads=4`` for GAT,
             ``edge_dim`` for GAT with edge features, ``cached`` for GCN).
 
@@ -46,6 +53,7 @@ class NodeEncoder(nn.Module):
         act_last: bool = False,
         norm: str | None = None,
         dropout: float = 0.0,
+        sparse: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__()
@@ -55,6 +63,20 @@ class NodeEncoder(nn.Module):
         if num_layers < 1:
             raise ValueError(f"num_layers must be >= 1 (got {num_layers})")
         self.conv = key
+        if sparse and key != "gcn":
+            raise ValueError("sparse aggregation is implemented for conv='gcn' only")
+        self.sparse = key == "gcn" if sparse is None else sparse
+        if self.sparse:
+            # GCN normalisation is done here, on the edge list (PyG's own gcn_norm, so
+            # self-loops and multi-edges count as in the message-passing path); the layers
+            # then only multiply by the normalised adjacency.
+            self._gcn_norm = {
+                "normalize": kwargs.pop("normalize", True),
+                "improved": kwargs.pop("improved", False),
+                "add_self_loops": kwargs.pop("add_self_loops", None),
+            }
+            kwargs.pop("cached", None)
+            kwargs["normalize"] = False
         self.in_channels = in_channels
         self.out_channels = out_channels or hidden_channels
         self.act_last = act_last
@@ -95,6 +117,9 @@ class NodeEncoder(nn.Module):
             edge_attr = None
         if not self.gnn.supports_edge_weight:
             edge_weight = None
+        if self.sparse:
+            edge_index = self._normalized_adjacency_t(edge_index, edge_weight, x.size(0))
+            edge_weight = None
         x = self.gnn(x, edge_index, edge_weight=edge_weight, edge_attr=edge_attr, batch=batch)
         if self.act_last:
             if self.last_norm is not None:
@@ -103,6 +128,21 @@ class NodeEncoder(nn.Module):
                 x = self.gnn.act(x)
         return x
 
+    def _normalized_adjacency_t(
+        self, edge_index: Tensor, edge_weight: Tensor | None, num_nodes: int
+    ) -> Tensor:
+        opts = self._gcn_norm
+        if opts["normalize"]:
+            loops = opts["add_self_loops"]
+            edge_index, edge_weight = gcn_norm(
+                edge_index,
+                edge_weight,
+                num_nodes,
+                improved=opts["improved"],
+                add_self_loops=True if loops is None else loops,
+            )
+        return adjacency_t(edge_index, edge_weight, num_nodes)
+
     def __repr__(self) -> str:
         return (
             f"{self.__class__.__name__}({self.conv}, {self.in_channels}, {self.out_channels}, "
@@ -110,9 +150,18 @@ class NodeEncoder(nn.Module):
         )
 
 
+def adjacency_t(edge_index: Tensor, edge_weight: Tensor | None, num_nodes: int) -> Tensor:
+    """The transposed adjacency ``[num_nodes, num_nodes]`` as a ``torch.sparse_csr`` tensor
+    (row ``i`` holds the edges into node ``i``, weighted by ``edge_weight`` or 1), the form in
+    which PyG's GCN layers aggregate by a sparse-matrix product."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
+        return to_torch_csr_tensor(edge_index.flip(0), edge_weight, size=(num_nodes, num_nodes))
+
+
 def num_parameters(module: nn.Module) -> int:
     """Number of trainable parameters of ``module``."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
-__all__ = ["NodeEncoder", "num_parameters"]
+__all__ = ["NodeEncoder", "adjacency_t", "num_parameters"]
