@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.nn import GATConv
@@ -32,6 +33,10 @@ class GraphMAE(NodeMethod):
             of the token.
         alpha: SCE exponent.
         decoder_heads: attention heads of the GAT decoder (averaged).
+        feat_drop: dropout on the encoder's input and on the decoder's input (GraphMAE's
+            ``in_drop``; the encoder's own ``dropout`` covers its hidden layers).
+        attn_drop: dropout on the attention coefficients of every GAT layer, encoder and
+            decoder (GraphMAE's ``attn_drop``).
     """
 
     def __init__(
@@ -43,6 +48,8 @@ class GraphMAE(NodeMethod):
         replace_rate: float = 0.05,
         alpha: float = 3.0,
         decoder_heads: int = 1,
+        feat_drop: float = 0.0,
+        attn_drop: float = 0.0,
     ) -> None:
         super().__init__()
         if not 0.0 < mask_rate < 1.0:
@@ -54,6 +61,10 @@ class GraphMAE(NodeMethod):
         self.encoder_to_decoder = nn.Linear(hidden, hidden, bias=False)
         self.decoder = GATConv(hidden, in_channels, heads=decoder_heads, concat=False)
         self.mask_rate, self.replace_rate, self.alpha = mask_rate, replace_rate, alpha
+        self.feat_drop = feat_drop
+        for module in self.modules():
+            if isinstance(module, GATConv):
+                module.dropout = attn_drop
 
     @classmethod
     def from_config(
@@ -65,13 +76,16 @@ class GraphMAE(NodeMethod):
         num_layers: int = 2,
         activation: str = "prelu",
         dropout: float = 0.2,
+        attn_dropout: float = 0.1,
         mask_rate: float = 0.5,
         replace_rate: float = 0.05,
         alpha: float = 3.0,
         **unused: Any,
     ) -> GraphMAE:
         """GraphMAE's node encoder: GAT layers of ``hidden`` units (``heads`` concatenated),
-        the activation after every layer."""
+        the activation after every layer; ``dropout`` on every GAT layer's input (encoder and
+        decoder) and ``attn_dropout`` on every attention coefficient, as GraphMAE's
+        ``in_drop`` / ``attn_drop``."""
         encoder = NodeEncoder(
             "gat",
             in_channels,
@@ -82,7 +96,16 @@ class GraphMAE(NodeMethod):
             dropout=dropout,
             heads=heads,
         )
-        return cls(encoder, in_channels, hidden, mask_rate, replace_rate, alpha)
+        return cls(
+            encoder,
+            in_channels,
+            hidden,
+            mask_rate,
+            replace_rate,
+            alpha,
+            feat_drop=dropout,
+            attn_drop=attn_dropout,
+        )
 
     def mask(self, data: Data) -> tuple[Tensor, Tensor]:
         """``(x_in, mask)``: the encoder's input with the masked rows replaced, and the
@@ -103,8 +126,10 @@ class GraphMAE(NodeMethod):
 
     def loss(self, data: Data) -> Tensor:
         x_in, mask = self.mask(data)
+        x_in = F.dropout(x_in, self.feat_drop, self.training)
         h = self.encoder(x_in, data.edge_index, batch=data.get("batch"))
         code = self.encoder_to_decoder(h)
         code = code.masked_fill(mask[:, None], 0.0)  # re-mask before decoding
+        code = F.dropout(code, self.feat_drop, self.training)
         recon = self.decoder(code, data.edge_index)
         return sce_loss(recon[mask], data.x[mask], self.alpha)
