@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -246,6 +247,48 @@ def merge_rounds(runs: list[dict]) -> dict | None:
     return out
 
 
+def alternate_sides(
+    prefix: str,
+    name: str,
+    args: argparse.Namespace,
+    run_ours: Callable[[int], dict],
+    run_theirs: Callable[[int], dict] | None,
+    merge: Callable[[list[dict]], dict | None] | None = None,
+) -> dict:
+    """Runs graphssl's side and the peer's (``None``: skipped) ``args.rounds`` times,
+    alternating them so that a burst of other work on the machine does not fall on one side
+    only, each with the share of the CPU that other processes used; returns each side's
+    merged rounds and the ratios graphssl / peer of the median and of the minimum."""
+    merge = merge or merge_rounds
+    runs: dict[str, list[dict]] = {"graphssl": [], "pygcl": []}
+    sides = [("graphssl", None if args.skip_graphssl else run_ours), ("pygcl", run_theirs)]
+    for r in range(args.rounds):
+        tag = f"{name} (round {r + 1}/{args.rounds})" if args.rounds > 1 else name
+        for side, run in sides:
+            if run is None:
+                continue
+            print(f"[{prefix}] {tag}: {side} ...", file=sys.stderr, flush=True)
+            before = _cpu_counters()
+            res = run(args.seed + r)
+            res.update(other_load(before))
+            runs[side].append(res)
+            if "error" in res:
+                print(f"[{prefix}] {name}: {res['error']}\n{res['stderr_tail']}", file=sys.stderr)
+                return _sides(runs, merge)
+    return _sides(runs, merge)
+
+
+def _sides(runs: dict[str, list[dict]], merge: Callable[[list[dict]], dict | None]) -> dict:
+    g, q = merge(runs["graphssl"]), merge(runs["pygcl"])
+    both = g is not None and q is not None and "median_s" in g and "median_s" in q
+    return {
+        "graphssl": g,
+        "pygcl": q,
+        "ratio": g["median_s"] / q["median_s"] if both else None,
+        "ratio_min": g["min_s"] / q["min_s"] if both else None,
+    }
+
+
 def _fmt_time(r: dict | None) -> str:
     if not r or "median_s" not in r:
         return "n/a"
@@ -376,35 +419,15 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         cfg = get_config(name)
         row: dict = {"dataset": name, "config": cfg}
-        runs: dict[str, list[dict]] = {"graphssl": [], "pygcl": []}
-        # Rounds alternate the two sides, so that a burst of other work on the machine does
-        # not fall on one side only.
-        for r in range(args.rounds):
-            seed = args.seed + r
-            tag = f"{name} (round {r + 1}/{args.rounds})" if args.rounds > 1 else name
-            if not args.skip_graphssl:
-                print(f"[grace_epoch] {tag}: graphssl ...", file=sys.stderr, flush=True)
-                before = _cpu_counters()
-                res = run_graphssl(name, args, device, seed)
-                res.update(other_load(before))
-                runs["graphssl"].append(res)
-            if run_peers:
-                print(f"[grace_epoch] {tag}: PyGCL ...", file=sys.stderr, flush=True)
-                before = _cpu_counters()
-                res = run_peer(name, args, seed)
-                res.update(other_load(before))
-                runs["pygcl"].append(res)
-                if "error" in res:
-                    print(
-                        f"[grace_epoch] {name}: {res['error']}\n{res['stderr_tail']}",
-                        file=sys.stderr,
-                    )
-                    break
-        g = row["graphssl"] = merge_rounds(runs["graphssl"])
-        q = row["pygcl"] = merge_rounds(runs["pygcl"])
-        both = g is not None and q is not None and "median_s" in g and "median_s" in q
-        row["ratio"] = g["median_s"] / q["median_s"] if both else None
-        row["ratio_min"] = g["min_s"] / q["min_s"] if both else None
+        row.update(
+            alternate_sides(
+                "grace_epoch",
+                name,
+                args,
+                lambda seed, name=name: run_graphssl(name, args, device, seed),
+                (lambda seed, name=name: run_peer(name, args, seed)) if run_peers else None,
+            )
+        )
         rows.append(row)
     info["loadavg_end"] = os.getloadavg()
 

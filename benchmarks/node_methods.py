@@ -46,13 +46,12 @@ from _peer_grace import (  # noqa: E402
 )
 from _peer_node_methods import METHODS, get_settings, one_off  # noqa: E402
 from grace_epoch import (  # noqa: E402
-    _cpu_counters,
     _fmt_mem,
     _fmt_time,
+    alternate_sides,
     load_graphssl_data,
     machine_info,
     merge_rounds,
-    other_load,
     peer_python,
 )
 
@@ -334,35 +333,16 @@ def main(argv: list[str] | None = None) -> int:
             "settings": get_settings(method),
             "graphssl_config": graphssl_config(method),
         }
-        runs: dict[str, list[dict]] = {"graphssl": [], "pygcl": []}
-        # Rounds alternate the two sides, so that a burst of other work on the machine does
-        # not fall on one side only.
-        for r in range(args.rounds):
-            seed = args.seed + r
-            tag = f"{method} (round {r + 1}/{args.rounds})" if args.rounds > 1 else method
-            if not args.skip_graphssl:
-                print(f"[node_methods] {tag}: graphssl ...", file=sys.stderr, flush=True)
-                before = _cpu_counters()
-                res = run_graphssl(method, args, device, seed)
-                res.update(other_load(before))
-                runs["graphssl"].append(res)
-            if run_peers:
-                print(f"[node_methods] {tag}: PyGCL ...", file=sys.stderr, flush=True)
-                before = _cpu_counters()
-                res = run_peer(method, args, seed)
-                res.update(other_load(before))
-                runs["pygcl"].append(res)
-                if "error" in res:
-                    print(
-                        f"[node_methods] {method}: {res['error']}\n{res['stderr_tail']}",
-                        file=sys.stderr,
-                    )
-                    break
-        g = row["graphssl"] = merge(runs["graphssl"])
-        q = row["pygcl"] = merge(runs["pygcl"])
-        both = g is not None and q is not None and "median_s" in g and "median_s" in q
-        row["ratio"] = g["median_s"] / q["median_s"] if both else None
-        row["ratio_min"] = g["min_s"] / q["min_s"] if both else None
+        row.update(
+            alternate_sides(
+                "node_methods",
+                method,
+                args,
+                lambda seed, method=method: run_graphssl(method, args, device, seed),
+                (lambda seed, method=method: run_peer(method, args, seed)) if run_peers else None,
+                merge,
+            )
+        )
         rows.append(row)
     info["loadavg_end"] = os.getloadavg()
 
