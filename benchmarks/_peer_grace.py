@@ -283,7 +283,9 @@ def build_pygcl(in_dim: int, cfg: dict, example_forward: bool):
     return encoder_model, contrast_model
 
 
-def run_peer(args: argparse.Namespace) -> dict:
+def import_pygcl(args: argparse.Namespace):
+    """Installs ``peer_compat`` (from ``args.compat_dir``), silences PyGCL's per-step
+    deprecation warnings, sets ``args.threads`` and ``args.seed``, and returns ``GCL``."""
     sys.path.insert(0, args.compat_dir)
     import peer_compat
 
@@ -297,6 +299,11 @@ def run_peer(args: argparse.Namespace) -> dict:
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    return GCL
+
+
+def run_peer(args: argparse.Namespace) -> dict:
+    GCL = import_pygcl(args)
     device = torch.device(args.device)
     cfg = get_config(args.dataset)
 

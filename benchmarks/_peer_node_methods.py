@@ -42,6 +42,7 @@ from _peer_grace import (
     _dist_version,
     build_pygcl,
     get_config,
+    import_pygcl,
     load_pyg,
     memory_report,
     peak_rss_mb,
@@ -467,19 +468,7 @@ BUILDERS: dict[str, Callable[[int, dict, torch.device], PeerModel]] = {
 
 
 def run_peer(args: argparse.Namespace) -> dict:
-    sys.path.insert(0, args.compat_dir)
-    import peer_compat
-
-    peer_compat.install(verbose=False)
-    import warnings
-
-    # PyGCL calls torch_geometric.utils.dropout_adj (deprecated) on every step.
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", message=".*dropout_adj.*")
-    import GCL
-
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
+    GCL = import_pygcl(args)
     device = torch.device(args.device)
     cfg = get_settings(args.method)
     name = get_config(args.dataset)["name"]
