@@ -173,12 +173,18 @@ def probe_embeddings(
     """Linear-probes the frozen embeddings ``z`` ``[num_nodes, dim]`` of ``dataset``'s graph
     under ``eval_cfg`` (``split``, ``num_splits``, and ``scalings``: the feature scalings
     to choose from on validation, e.g. ``["l2"]`` where the paper's evaluation
-    L2-normalises the embeddings; default all). Returns the result and a description of the
-    probe for results files."""
+    L2-normalises the embeddings; default all; ``early_stopping``: keep each classifier at
+    its best-validation step, as GraphMAE's evaluation does). Returns the result and a
+    description of the probe for results files."""
     scalings = tuple(eval_cfg.get("scalings", SCALINGS))
+    early_stopping = bool(eval_cfg.get("early_stopping", False))
     y = dataset[0].y.to(z.device)
-    result = linear_probe(z, y, probe_splits(dataset, eval_cfg, seed), scalings=scalings, seed=seed)
-    return result, {"scalings": list(scalings), "weight_decays": list(DEFAULT_WEIGHT_DECAYS)}
+    splits = probe_splits(dataset, eval_cfg, seed)
+    result = linear_probe(z, y, splits, scalings=scalings, seed=seed, early_stopping=early_stopping)
+    probe = {"scalings": list(scalings), "weight_decays": list(DEFAULT_WEIGHT_DECAYS)}
+    if early_stopping:
+        probe["early_stopping"] = True
+    return result, probe
 
 
 def run_pretraining(

@@ -45,6 +45,29 @@ def test_act_last_applies_the_activation():
     torch.testing.assert_close(a.relu(), c)
 
 
+@pytest.mark.parametrize(
+    ("conv", "norm"), [("gcn", None), ("gcn", "batch_norm"), ("gat", None), ("sage", None)]
+)
+def test_act_per_layer_gives_each_layer_its_own_prelu(conv, norm):
+    # Same initial slopes: the same function as one shared PReLU; then each slope is a
+    # parameter of its own layer only, and each gets its own gradient.
+    b = _batch()
+    kw = {"act": "prelu", "act_last": True, "norm": norm, "num_layers": 3}
+    torch.manual_seed(0)
+    shared = NodeEncoder(conv, 5, 16, 8, **kw)
+    torch.manual_seed(0)
+    own = NodeEncoder(conv, 5, 16, 8, act_per_layer=True, **kw)
+    assert num_parameters(own) == num_parameters(shared) + 2
+    torch.testing.assert_close(own(b.x, b.edge_index), shared(b.x, b.edge_index))
+    own.layer_acts[0].weight.data.fill_(0.9)
+    moved = own(b.x, b.edge_index)
+    assert not torch.allclose(moved, shared(b.x, b.edge_index))
+    moved.square().sum().backward()
+    grads = [act.weight.grad for act in own.layer_acts]
+    assert all(g is not None and g.abs().sum() > 0 for g in grads)
+    assert len({float(g.sum()) for g in grads}) == 3
+
+
 def test_gat_uses_edge_features_and_gcn_ignores_them():
     b = _batch()
     gat = NodeEncoder("gat", 5, 8, 8, edge_dim=2)

@@ -95,3 +95,26 @@ def test_scalings_are_selected_on_validation_and_named():
     assert only.scaling == ["l2"] and only.mean >= 85.0
     with pytest.raises(ValueError, match="at least one"):
         linear_probe(x, y, split, scalings=())
+
+
+def test_early_stopping_keeps_the_best_validation_step():
+    # Same seed, same initialisation: the best-validation step over the run can only match or
+    # beat the last step on validation, for every split; and the test labels are never read
+    # for the choice of step (shuffling them changes nothing that was selected).
+    x, y = _blobs(d=16, sep=0.6, seed=4)
+    splits = [random_split(600, 0.05, 0.2, seed=s) for s in range(3)]
+    last = linear_probe(x, y, splits, scalings=("raw",))
+    best = linear_probe(x, y, splits, scalings=("raw",), early_stopping=True)
+    assert all(b >= a for a, b in zip(last.val, best.val))
+    assert sum(best.val) > sum(last.val)
+    y_shuffled = y.clone()
+    test = splits[0].test
+    y_shuffled[test] = y[test][torch.randperm(test.numel())]
+    again = linear_probe(x, y_shuffled, splits[0], scalings=("raw",), early_stopping=True)
+    assert again.val[0] == best.val[0] and again.selected[0] == best.selected[0]
+
+
+def test_early_stopping_needs_validation_nodes():
+    x, y = _blobs(seed=5)
+    with pytest.raises(ValueError, match="validation"):
+        linear_probe(x, y, random_split(600, 0.1, 0.0, seed=0), early_stopping=True)

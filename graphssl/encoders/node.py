@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 from typing import Any
 
@@ -29,6 +30,11 @@ class NodeEncoder(nn.Module):
         num_layers: number of message-passing layers.
         act: activation (name or module), e.g. ``"relu"``, ``"prelu"``.
         act_last: also apply the activation (and norm) after the last layer.
+        act_per_layer: give every layer its own copy of ``act`` (e.g. one PReLU slope per
+            layer, as BGRL and GraphMAE have) instead of one module shared by all layers (as
+            PyG's models and GRACE have); matters only for activations with parameters.
+            It covers the activations between layers and after the last one (a GIN
+            layer's inner MLP keeps PyG's).
         norm: optional normalisation between layers (``"batch_norm"``, ...).
         dropout: dropout between layers.
         sparse: aggregate with a sparse-matrix product over the (transposed) adjacency in CSR
@@ -36,7 +42,8 @@ class NodeEncoder(nn.Module):
             and without an ``[E, dim]`` message tensor (gradients flow to ``x`` and to
             ``edge_weight``). ``None``: on for GCN, off for the others.
         **kwargs: passed to the PyG model and its layers (e.g. ``heads=4`` for GAT,
-            ``edge_dim`` for GAT with edge features, ``cached`` for GCN).
+            ``edge_dim`` for GAT with edge features, ``cached`` for GCN,
+            ``norm_kwargs={"momentum": 0.01}`` for every norm layer).
 
     Edge features are passed to layers that accept them (GAT with ``edge_dim``); other
     layers ignore ``edge_attr``.
@@ -54,6 +61,7 @@ class NodeEncoder(nn.Module):
         norm: str | None = None,
         dropout: float = 0.0,
         sparse: bool | None = None,
+        act_per_layer: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__()
@@ -96,12 +104,24 @@ class NodeEncoder(nn.Module):
         if act_last and norm is not None:
             from torch_geometric.nn.resolver import normalization_resolver
 
-            self.last_norm = normalization_resolver(norm, self.out_channels)
+            norm_kwargs = kwargs.get("norm_kwargs") or {}
+            self.last_norm = normalization_resolver(norm, self.out_channels, **norm_kwargs)
+        self.layer_acts = None
+        if act_per_layer and self.gnn.act is not None:
+            if self.gnn.jk_mode is not None:
+                raise ValueError("act_per_layer does not support jumping knowledge (jk)")
+            self.layer_acts = nn.ModuleList(
+                copy.deepcopy(self.gnn.act) for _ in range(self.gnn.num_layers)
+            )
+            self.gnn.act = None  # unused: the layers' own copies replace it
 
     def reset_parameters(self) -> None:
         self.gnn.reset_parameters()
         if self.last_norm is not None and hasattr(self.last_norm, "reset_parameters"):
             self.last_norm.reset_parameters()
+        for act in self.layer_acts or []:
+            if hasattr(act, "reset_parameters"):
+                act.reset_parameters()
 
     def forward(
         self,
@@ -120,12 +140,45 @@ class NodeEncoder(nn.Module):
         if self.sparse:
             edge_index = self._normalized_adjacency_t(edge_index, edge_weight, x.size(0))
             edge_weight = None
-        x = self.gnn(x, edge_index, edge_weight=edge_weight, edge_attr=edge_attr, batch=batch)
+        if self.layer_acts is None:
+            x = self.gnn(x, edge_index, edge_weight=edge_weight, edge_attr=edge_attr, batch=batch)
+        else:
+            x = self._layers_with_own_acts(x, edge_index, edge_weight, edge_attr, batch)
         if self.act_last:
             if self.last_norm is not None:
                 x = self.last_norm(x)
-            if self.gnn.act is not None:
-                x = self.gnn.act(x)
+            act = self.gnn.act if self.layer_acts is None else self.layer_acts[-1]
+            if act is not None:
+                x = act(x)
+        return x
+
+    def _layers_with_own_acts(
+        self,
+        x: Tensor,
+        edge_index: Tensor,
+        edge_weight: Tensor | None,
+        edge_attr: Tensor | None,
+        batch: Tensor | None,
+    ) -> Tensor:
+        """PyG's ``BasicGNN.forward`` (without jumping knowledge) with layer ``i``'s own
+        activation ``layer_acts[i]``."""
+        gnn = self.gnn
+        extra: dict[str, Tensor | None] = {}
+        if gnn.supports_edge_weight:
+            extra["edge_weight"] = edge_weight
+        if gnn.supports_edge_attr:
+            extra["edge_attr"] = edge_attr
+        for i, (conv, norm) in enumerate(zip(gnn.convs, gnn.norms)):
+            x = conv(x, edge_index, **extra)
+            if i == gnn.num_layers - 1:
+                break
+            act = self.layer_acts[i]
+            if gnn.act_first:
+                x = act(x)
+            x = norm(x, batch) if gnn.supports_norm_batch else norm(x)
+            if not gnn.act_first:
+                x = act(x)
+            x = gnn.dropout(x)
         return x
 
     def _normalized_adjacency_t(

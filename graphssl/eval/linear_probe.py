@@ -89,8 +89,13 @@ def _fit_logreg(
     epochs: int,
     lr: float,
     generator: torch.Generator | None,
+    val: tuple[Tensor, Tensor] | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Fits one logistic regression per weight decay at once (independent Adam problems).
+
+    With ``val = (x_val, y_val)`` each problem keeps the weights of the step with the best
+    validation accuracy (the latest among ties), as GraphMAE's evaluation does; otherwise
+    the last step's.
 
     Returns weights ``[K, dim, C]`` and biases ``[K, C]``.
     """
@@ -101,6 +106,10 @@ def _fit_logreg(
     b = torch.zeros(k, num_classes, device=x.device, requires_grad=True)
     opt = torch.optim.Adam([w, b], lr=lr)
     target = y.expand(k, -1).reshape(-1)
+    best = None
+    if val is not None:
+        best_acc = torch.full((k,), -1.0, device=x.device)
+        best = (w.detach().clone(), b.detach().clone())
     for _ in range(epochs):
         opt.zero_grad()
         logits = torch.einsum("nd,kdc->knc", x, w) + b[:, None]
@@ -108,6 +117,15 @@ def _fit_logreg(
         loss = ce.view(k, -1).mean(1) + weight_decays * w.pow(2).sum((1, 2))
         loss.sum().backward()
         opt.step()
+        if best is not None:
+            with torch.no_grad():
+                acc = _accuracy(val[0], val[1], w, b)
+                better = acc >= best_acc
+                best_acc = torch.where(better, acc, best_acc)
+                best[0][better] = w[better]
+                best[1][better] = b[better]
+    if best is not None:
+        return best
     return w.detach(), b.detach()
 
 
@@ -130,11 +148,14 @@ def _validation_scores(
     lr: float,
     gen: torch.Generator,
     cv_folds: int,
+    early_stopping: bool = False,
 ) -> Tensor:
-    """Validation accuracy ``[K]`` of each weight decay; with no validation nodes (e.g. GRACE's
-    10/0/90 split) ``cv_folds``-fold cross-validation on the training nodes only."""
+    """Validation accuracy ``[K]`` of each weight decay (of the best-validation step with
+    ``early_stopping``); with no validation nodes (e.g. GRACE's 10/0/90 split)
+    ``cv_folds``-fold cross-validation on the training nodes only."""
     if val.numel() > 0:
-        w, b = _fit_logreg(x[train], y[train], num_classes, wds, epochs, lr, gen)
+        stop_on = (x[val], y[val]) if early_stopping else None
+        w, b = _fit_logreg(x[train], y[train], num_classes, wds, epochs, lr, gen, stop_on)
         return _accuracy(x[val], y[val], w, b)
     perm = train[torch.randperm(train.numel(), device=x.device, generator=gen)]
     scores = torch.zeros(wds.numel(), device=x.device)
@@ -155,6 +176,7 @@ def _probe_one(
     lr: float,
     seed: int,
     cv_folds: int,
+    early_stopping: bool = False,
 ) -> tuple[float, float, float, str]:
     """Selects (feature scaling, weight decay) on validation; returns test acc, wd, val acc,
     scaling."""
@@ -162,10 +184,14 @@ def _probe_one(
     train, val, test = (t.to(device) for t in (split.train, split.val, split.test))
     if train.numel() == 0:
         raise ValueError("The split has no training nodes")
+    if early_stopping and val.numel() == 0:
+        raise ValueError("early_stopping selects the step on validation; the split has none")
     best: tuple[float, str, int] | None = None
     for name, x in features.items():
         gen = torch.Generator(device=device).manual_seed(seed)
-        scores = _validation_scores(x, y, train, val, num_classes, wds, epochs, lr, gen, cv_folds)
+        scores = _validation_scores(
+            x, y, train, val, num_classes, wds, epochs, lr, gen, cv_folds, early_stopping
+        )
         k = int(torch.argmax(scores))  # first maximum: the weakest regularisation among ties
         if best is None or float(scores[k]) > best[0]:
             best = (float(scores[k]), name, k)
@@ -173,7 +199,8 @@ def _probe_one(
     val_acc, name, k = best
     x = features[name]
     gen = torch.Generator(device=device).manual_seed(seed)
-    w, b = _fit_logreg(x[train], y[train], num_classes, wds[k : k + 1], epochs, lr, gen)
+    stop_on = (x[val], y[val]) if early_stopping else None
+    w, b = _fit_logreg(x[train], y[train], num_classes, wds[k : k + 1], epochs, lr, gen, stop_on)
     test_acc = _accuracy(x[test], y[test], w, b)
     return 100.0 * float(test_acc[0]), float(wds[k]), 100.0 * val_acc, name
 
@@ -190,6 +217,7 @@ def linear_probe(
     scalings: Sequence[str] | None = None,
     seed: int = 0,
     cv_folds: int = 5,
+    early_stopping: bool = False,
 ) -> ProbeResult:
     r"""Logistic regression on frozen embeddings, evaluated on one or more splits.
 
@@ -213,6 +241,8 @@ def linear_probe(
             select among ``scalings`` on validation.
         scalings: the candidate scalings (:func:`scale_features`), default all of
             :data:`SCALINGS`; overrides ``standardize``.
+        early_stopping: keep each classifier at the Adam step with the best validation
+            accuracy instead of the last step (GraphMAE's evaluation); needs validation nodes.
 
     Returns:
         :class:`ProbeResult` with test accuracy in %.
@@ -237,7 +267,7 @@ def linear_probe(
     runs, selected, vals, scalings = [], [], [], []
     for i, split in enumerate(splits):
         acc, wd, val, scaling = _probe_one(
-            features, y, split, num_classes, wds, epochs, lr, seed + i, cv_folds
+            features, y, split, num_classes, wds, epochs, lr, seed + i, cv_folds, early_stopping
         )
         runs.append(acc)
         selected.append(wd)

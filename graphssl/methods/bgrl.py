@@ -66,7 +66,9 @@ class BGRL(NodeMethod):
         total_steps: int | None = None,
         **unused: Any,
     ) -> BGRL:
-        """BGRL's encoder: GCN layers each followed by BatchNorm and PReLU."""
+        """BGRL's encoder: GCN layers each followed by BatchNorm (momentum 0.99, i.e. the
+        running statistics are nearly the last batch's) and a PReLU of its own, as in
+        nerdslab/bgrl's ``GCN``."""
         encoder = NodeEncoder(
             conv,
             in_channels,
@@ -76,6 +78,8 @@ class BGRL(NodeMethod):
             act="prelu",
             norm="batch_norm",
             act_last=True,
+            act_per_layer=True,
+            norm_kwargs={"momentum": 0.99},
         )
         return cls(
             encoder, out, pred_hidden, tuple(drop_edge), tuple(drop_feature), momentum, total_steps

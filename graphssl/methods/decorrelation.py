@@ -63,8 +63,18 @@ class GBT(_TwoViewDecorrelation):
         lambd: float | None = None,
         **unused: Any,
     ) -> GBT:
+        """G-BT's full-batch encoder (gssl/full_batch/encoders.py): GCN layers with
+        BatchNorm (momentum 0.01) and a PReLU of their own between them, none after."""
         encoder = NodeEncoder(
-            conv, in_channels, hidden, out, num_layers=num_layers, act=activation, norm=norm
+            conv,
+            in_channels,
+            hidden,
+            out,
+            num_layers=num_layers,
+            act=activation,
+            norm=norm,
+            act_per_layer=True,
+            norm_kwargs={"momentum": 0.01},
         )
         return cls(encoder, drop_edge, drop_feature, lambd)
 

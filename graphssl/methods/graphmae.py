@@ -83,9 +83,9 @@ class GraphMAE(NodeMethod):
         **unused: Any,
     ) -> GraphMAE:
         """GraphMAE's node encoder: GAT layers of ``hidden`` units (``heads`` concatenated),
-        the activation after every layer; ``dropout`` on every GAT layer's input (encoder and
-        decoder) and ``attn_dropout`` on every attention coefficient, as GraphMAE's
-        ``in_drop`` / ``attn_drop``."""
+        the activation (one module per layer) after every layer; ``dropout`` on every GAT
+        layer's input (encoder and decoder) and ``attn_dropout`` on every attention
+        coefficient, as GraphMAE's ``in_drop`` / ``attn_drop``."""
         encoder = NodeEncoder(
             "gat",
             in_channels,
@@ -93,6 +93,7 @@ class GraphMAE(NodeMethod):
             num_layers=num_layers,
             act=activation,
             act_last=True,
+            act_per_layer=True,
             dropout=dropout,
             heads=heads,
         )
