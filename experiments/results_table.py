@@ -46,6 +46,13 @@ for _method, _values, _src in [
 ]:
     for _dataset, _value in zip(("computers", "photo", "cs"), _values):
         PUBLISHED[(_method, _dataset)] = (_value, f"{_src}, 10/10/80 random splits")
+# The methods issue's bar for GRACE on Coauthor-Physics, where GRACE's own setting runs out
+# of memory on a 48 GB GPU: >= 95.0 on the CPU in bounded memory (any config folder whose
+# dataset is Physics, e.g. a shortened run under --tag).
+PHYSICS_BAR = (
+    95.0,
+    "methods issue: >= 95.0 on the CPU in bounded memory (BGRL's 95.73 is the anchor)",
+)
 PROTOCOL = {
     "public": "public split",
     "random": "10/10/80 random splits",
@@ -65,7 +72,8 @@ def _probe(r: dict) -> str:
     """How the probe chose its feature scaling and weight decay (older results files predate
     the selection, or the L2-normalised candidate)."""
     if "probe" in r:
-        return f"{'/'.join(r['probe']['scalings'])} + wd on val"
+        stop = ", best-val step" if r["probe"].get("early_stopping") else ""
+        return f"{'/'.join(r['probe']['scalings'])} + wd on val{stop}"
     if r["accuracy"].get("scaling"):
         return "raw/standardized + wd on val"
     return "standardized, wd on val"
@@ -76,24 +84,27 @@ def _summary(rs: list[dict]) -> tuple[float, float]:
     return statistics.fmean(means), statistics.pstdev(means) if len(means) > 1 else 0.0
 
 
-def _verdict(mean: float, pub: float | None) -> str:
-    """Whether a row meets the methods issue's bar: within 1.0 point of the published number
-    or above it."""
+def _verdict(mean: float, pub: float | None, tolerance: float = 1.0) -> str:
+    """Whether a row meets the methods issue's bar: within ``tolerance`` (1.0) points of the
+    published number or above it."""
     if pub is None:
         return "–"
-    return "yes" if mean >= pub - 1.0 else "**no**"
+    return "yes" if mean >= pub - tolerance else "**no**"
 
 
 def table(runs: dict[tuple[str, str], list[dict]]) -> str:
     lines = [
         "| method | dataset | config | protocol | ours (mean ± std over seeds) | seeds "
         "| probe runs / seed | probe | published | Δ | within 1.0 | s/epoch | wall s / run "
-        "| device | code |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| peak RSS GiB | device | code |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (method, dataset), rs in sorted(runs.items()):
         mean, std = _summary(rs)
         pub = PUBLISHED.get((method, dataset))
+        tolerance = 1.0
+        if pub is None and method == "grace" and rs[0]["dataset"] == "Physics":
+            pub, tolerance = PHYSICS_BAR, 0.0
         pub_value = pub[0] if pub else None
         delta = f"{mean - pub_value:+.2f}" if pub_value is not None else "–"
         split = rs[0]["config"]["eval"]["split"]
@@ -102,11 +113,14 @@ def table(runs: dict[tuple[str, str], list[dict]]) -> str:
         walls = [r["wall_seconds"] for r in rs if "wall_seconds" in r]
         wall = f"{statistics.median(walls):.0f}" if walls else "–"
         code = ", ".join(sorted({r["environment"].get("git_commit", "?") for r in rs}))
+        rss = [r["peak_rss_gib"] for r in rs if r.get("peak_rss_gib") is not None]
+        peak = f"{max(rss):.1f}" if rss else "–"
         lines.append(
             f"| {method} | {rs[0]['dataset']} | `{dataset}` | {PROTOCOL.get(split, split)} | "
             f"**{mean:.2f} ± {std:.2f}** | {len(rs)} | {rs[0]['accuracy']['num_runs']} | "
             f"{_probe(rs[0])} | {pub_value if pub else '–'} | {delta} | "
-            f"{_verdict(mean, pub_value)} | {spe:.3f} | {wall} | {device} | {code} |"
+            f"{_verdict(mean, pub_value, tolerance)} | {spe:.3f} | {wall} | {peak} | "
+            f"{device} | {code} |"
         )
     return "\n".join(lines)
 
@@ -159,7 +173,9 @@ seeds are marked):
 
 {target_matrix(runs)}
 
-All runs:
+All runs ("within 1.0": of the published number; for GRACE on Coauthor-Physics, which has
+no published GRACE number, the issue's bar of at least 95.0 itself; peak RSS: the resident
+memory of the whole run, data and probe included):
 
 {table(runs)}
 

@@ -127,3 +127,44 @@ def test_node_classification_script_writes_and_skips(tmp_path, datasets_root, ca
     with pytest.raises(SystemExit):
         main(args + ["--set", "train.epochs=3", "model.hidden=8", "model.proj_hidden=8"]
              + ["--tag", "tiny", "--reprobe"])  # fmt: skip
+
+
+def test_results_page_is_generated_from_results_files(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
+    from results_table import write_results_page
+
+    def result(method, dataset, folder, seed, acc, rss):
+        path = tmp_path / "results" / method / folder / f"seed{seed}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = {
+            "method": method,
+            "dataset": dataset,
+            "seed": seed,
+            "device": "cpu",
+            "config": {"eval": {"split": "random"}},
+            "accuracy": {"mean": acc, "num_runs": 20},
+            "probe": {"scalings": ["raw"], "early_stopping": True},
+            "seconds_per_epoch": 1.5,
+            "wall_seconds": 90.0,
+            "peak_rss_gib": rss,
+            "environment": {"git_commit": "abc1234"},
+        }
+        path.write_text(json.dumps(record))
+
+    result("graphmae", "CiteSeer", "citeseer", 0, 73.0, 1.0)
+    result("graphmae", "CiteSeer", "citeseer", 1, 72.0, 1.5)
+    result("grace", "Physics", "physics_50ep", 0, 94.5, 7.25)
+    out = tmp_path / "results.md"
+    write_results_page(tmp_path / "results", out)
+    text = out.read_text()
+    row = next(line for line in text.splitlines() if "| graphmae | CiteSeer |" in line)
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert cells[4] == "**72.50 ± 0.50**" and cells[5] == "2"  # mean ± std over seeds
+    assert cells[8] == "73.4" and cells[9] == "-0.90" and cells[10] == "yes"
+    assert "best-val step" in cells[7] and cells[13] == "1.5"  # probe, peak RSS
+    physics = next(line for line in text.splitlines() if "| grace | Physics |" in line)
+    assert "| 95.0 | -0.50 | **no** |" in physics and "| 7.2 |" in physics
+    assert "72.50 / 73.4 (2 seeds)" in text  # the matrix cell
