@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import math
+from unittest import mock
 
 import pytest
 import torch
@@ -11,6 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphssl.objectives import InfoNCE, info_nce
+
+# the module (its name is shadowed by the function in graphssl.objectives)
+info_nce_module = importlib.import_module("graphssl.objectives.info_nce")
 
 
 def reference_info_nce(z1, z2, tau, intra=True):
@@ -45,12 +50,16 @@ def test_hand_computed_value():
 @pytest.mark.parametrize("intra", [True, False])
 @pytest.mark.parametrize("tau", [0.4, 0.03])
 @pytest.mark.parametrize("chunk", [None, 1, 7, 37])
-def test_matches_reference_value_and_gradient(intra, tau, chunk):
+@pytest.mark.parametrize("tile", [None, 20])
+def test_matches_reference_value_and_gradient(intra, tau, chunk, tile):
+    # tile=20: column tiles of 20 // chunk columns, so the chunked path also runs over many
+    # tiles, some cutting through the diagonal (self-pairs) and some missing it
     g = torch.Generator().manual_seed(0)
     z1 = torch.randn(37, 8, dtype=torch.float64, generator=g, requires_grad=True)
     z2 = torch.randn(37, 8, dtype=torch.float64, generator=g, requires_grad=True)
     ref = reference_info_nce(z1, z2, tau, intra)
-    got = info_nce(z1, z2, tau, intra_view_negatives=intra, chunk_size=chunk)
+    with mock.patch.object(info_nce_module, "_TILE_ELEMENTS", tile or (1 << 20)):
+        got = info_nce(z1, z2, tau, intra_view_negatives=intra, chunk_size=chunk)
     assert got.item() == pytest.approx(ref.item(), rel=1e-10)
     g_ref = torch.autograd.grad(ref, (z1, z2))
     g_got = torch.autograd.grad(got, (z1, z2))
@@ -73,13 +82,15 @@ def test_gradcheck(chunk):
     chunk=st.integers(1, 50),
     tau=st.floats(0.06, 2.0),
     seed=st.integers(0, 2**16),
+    tile=st.integers(1, 200),
 )
-def test_chunked_equals_dense_property(n, d, chunk, tau, seed):
+def test_chunked_equals_dense_property(n, d, chunk, tau, seed, tile):
     g = torch.Generator().manual_seed(seed)
     z1 = torch.randn(n, d, generator=g, requires_grad=True)
     z2 = torch.randn(n, d, generator=g, requires_grad=True)
     dense = info_nce(z1, z2, tau)
-    chunked = info_nce(z1, z2, tau, chunk_size=chunk)
+    with mock.patch.object(info_nce_module, "_TILE_ELEMENTS", tile):
+        chunked = info_nce(z1, z2, tau, chunk_size=chunk)
     torch.testing.assert_close(dense, chunked, rtol=1e-5, atol=1e-5)
     gd = torch.autograd.grad(dense, (z1, z2))
     gc = torch.autograd.grad(chunked, (z1, z2))
