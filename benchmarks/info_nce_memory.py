@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             chunked = _child(n, args.dim, args.chunk, args.device, f"{tmp}/c{n}.pt")
             row = {"n": n, "dim": args.dim, "chunk": args.chunk, "chunked": chunked}
             if dense_need < 0.8 * _available_bytes(args.device):
-                dense = _child(n, args.dim, None, args.device, f"{tmp}/d{n}.pt")
+                # chunk_size=N: one block, the N x N similarities kept (dense)
+                dense = _child(n, args.dim, n, args.device, f"{tmp}/d{n}.pt")
                 row["dense"] = dense
                 if "error" not in dense and "error" not in chunked:
                     gd, gc = torch.load(f"{tmp}/d{n}.pt"), torch.load(f"{tmp}/c{n}.pt")

@@ -58,7 +58,7 @@ def test_matches_reference_value_and_gradient(intra, tau, chunk, tile):
     z1 = torch.randn(37, 8, dtype=torch.float64, generator=g, requires_grad=True)
     z2 = torch.randn(37, 8, dtype=torch.float64, generator=g, requires_grad=True)
     ref = reference_info_nce(z1, z2, tau, intra)
-    with mock.patch.object(info_nce_module, "_TILE_ELEMENTS", tile or (1 << 20)):
+    with mock.patch.dict(info_nce_module._TILE_ELEMENTS, cpu=tile or (1 << 20)):
         got = info_nce(z1, z2, tau, intra_view_negatives=intra, chunk_size=chunk)
     assert got.item() == pytest.approx(ref.item(), rel=1e-10)
     g_ref = torch.autograd.grad(ref, (z1, z2))
@@ -75,6 +75,34 @@ def test_gradcheck(chunk):
     assert torch.autograd.gradcheck(lambda a, b: info_nce(a, b, 0.5, chunk_size=chunk), (z1, z2))
 
 
+def test_default_chunking_switches_to_tiles_on_large_graphs():
+    # chunk_size=None is dense up to _DENSE_MAX nodes and blockwise above; same loss, same
+    # gradient either way (here with the thresholds lowered to a 37-node graph).
+    g = torch.Generator().manual_seed(3)
+    z1 = torch.randn(37, 8, dtype=torch.float64, generator=g, requires_grad=True)
+    z2 = torch.randn(37, 8, dtype=torch.float64, generator=g, requires_grad=True)
+    ref = reference_info_nce(z1, z2, 0.5, True)
+    calls = []
+    original = info_nce_module._tile_pairs
+
+    def spy(n, chunk, intra, tile_elements):
+        calls.append(chunk)
+        return original(n, chunk, intra, tile_elements)
+
+    with (
+        mock.patch.dict(info_nce_module._DENSE_MAX, cpu=10),
+        mock.patch.dict(info_nce_module._AUTO_CHUNK, cpu=6),
+        mock.patch.object(info_nce_module, "_tile_pairs", spy),
+    ):
+        got = info_nce(z1, z2, 0.5)
+        small = info_nce(z1[:9], z2[:9], 0.5)
+    assert calls == [6, 9]  # blocks of 6 anchors for 37 nodes, one dense block for 9
+    assert got.item() == pytest.approx(ref.item(), rel=1e-10)
+    assert small.item() == pytest.approx(reference_info_nce(z1[:9], z2[:9], 0.5, True).item())
+    for a, b in zip(torch.autograd.grad(ref, (z1, z2)), torch.autograd.grad(got, (z1, z2))):
+        torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-10)
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     n=st.integers(2, 40),
@@ -89,7 +117,7 @@ def test_chunked_equals_dense_property(n, d, chunk, tau, seed, tile):
     z1 = torch.randn(n, d, generator=g, requires_grad=True)
     z2 = torch.randn(n, d, generator=g, requires_grad=True)
     dense = info_nce(z1, z2, tau)
-    with mock.patch.object(info_nce_module, "_TILE_ELEMENTS", tile):
+    with mock.patch.dict(info_nce_module._TILE_ELEMENTS, cpu=tile):
         chunked = info_nce(z1, z2, tau, chunk_size=chunk)
     torch.testing.assert_close(dense, chunked, rtol=1e-5, atol=1e-5)
     gd = torch.autograd.grad(dense, (z1, z2))

@@ -26,7 +26,7 @@ class GRACE(NodeMethod):
         drop_edge: edge drop probabilities of view 1 and view 2.
         drop_feature: feature-column mask probabilities of view 1 and view 2.
         chunk_size: compute InfoNCE blockwise over this many anchors (bounded memory on large
-            graphs); ``None`` is dense.
+            graphs); ``None``: :func:`~graphssl.objectives.info_nce`'s choice by graph size.
     """
 
     def __init__(
