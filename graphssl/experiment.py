@@ -174,16 +174,22 @@ def probe_embeddings(
     under ``eval_cfg`` (``split``, ``num_splits``, and ``scalings``: the feature scalings
     to choose from on validation, e.g. ``["l2"]`` where the paper's evaluation
     L2-normalises the embeddings; default all; ``early_stopping``: keep each classifier at
-    its best-validation step, as GraphMAE's evaluation does). Returns the result and a
-    description of the probe for results files."""
+    its best-validation step, as GraphMAE's evaluation does; ``solver``: ``"adam"`` or
+    ``"lbfgs"``, a converged fit as scikit-learn's in GRACE's, BGRL's and G-BT's
+    evaluation). Returns the result and a description of the probe for results files."""
     scalings = tuple(eval_cfg.get("scalings", SCALINGS))
     early_stopping = bool(eval_cfg.get("early_stopping", False))
+    solver = eval_cfg.get("solver", "adam")
     y = dataset[0].y.to(z.device)
     splits = probe_splits(dataset, eval_cfg, seed)
-    result = linear_probe(z, y, splits, scalings=scalings, seed=seed, early_stopping=early_stopping)
+    result = linear_probe(
+        z, y, splits, scalings=scalings, seed=seed, early_stopping=early_stopping, solver=solver
+    )
     probe = {"scalings": list(scalings), "weight_decays": list(DEFAULT_WEIGHT_DECAYS)}
     if early_stopping:
         probe["early_stopping"] = True
+    if solver != "adam":
+        probe["solver"] = solver
     return result, probe
 
 

@@ -118,3 +118,48 @@ def test_early_stopping_needs_validation_nodes():
     x, y = _blobs(seed=5)
     with pytest.raises(ValueError, match="validation"):
         linear_probe(x, y, random_split(600, 0.1, 0.0, seed=0), early_stopping=True)
+
+
+def test_lbfgs_reaches_the_regularised_optimum_sklearn_finds():
+    # mean CE + wd * ||W||^2 is scikit-learn's C * sum CE + ||W||^2 / 2 with C = 1 / (2 n wd):
+    # the same multinomial optimum, so the same coefficients and predictions.
+    from sklearn.linear_model import LogisticRegression
+
+    from graphssl.eval.linear_probe import ProbeOptimizer, _fit_logreg
+
+    x, y = _blobs(n=300, d=6, classes=3, sep=1.0, seed=6)
+    wds = torch.tensor([1e-3, 1e-2, 1e-1])
+    w, b = _fit_logreg(x, y, 3, wds, ProbeOptimizer("lbfgs", 500, 0.0), None)
+    for k, wd in enumerate(wds.tolist()):
+        ref = LogisticRegression(C=1.0 / (2 * 300 * wd), tol=1e-10, max_iter=5000).fit(x, y)
+        ours = w[k].T - w[k].T.mean(0)  # softmax weights are defined up to a shift per feature
+        theirs = torch.tensor(ref.coef_, dtype=torch.float32)
+        torch.testing.assert_close(ours, theirs - theirs.mean(0), atol=2e-3, rtol=1e-3)
+        pred = (x @ w[k] + b[k]).argmax(1)
+        assert (pred == torch.as_tensor(ref.predict(x))).float().mean() > 0.99
+
+
+def test_lbfgs_probe_converges_where_a_short_adam_run_stops_short():
+    # L2-normalised embeddings need large weights: 300 Adam steps at lr 0.01 stop short of
+    # the optimum of the probe's objective; L-BFGS reaches it (gradient ~ 0).
+    from graphssl.eval.linear_probe import ProbeOptimizer, _fit_logreg, _logreg_loss
+
+    x, y = _blobs(n=900, d=32, classes=6, sep=0.5, seed=7)
+    x = torch.nn.functional.normalize(x, dim=1)
+    wds = torch.tensor([1e-4])
+    gen = torch.Generator().manual_seed(0)
+    objective = {}
+    for solver in ("adam", "lbfgs"):
+        w, b = _fit_logreg(x, y, 6, wds, ProbeOptimizer(solver, 300, 0.01), gen)
+        w.requires_grad_(True)
+        loss = _logreg_loss(x, y, w, b, wds).sum()
+        objective[solver] = float(loss.detach())
+        grad = torch.autograd.grad(loss, w)[0]
+        if solver == "lbfgs":
+            assert grad.abs().max() < 1e-4
+    assert objective["lbfgs"] < objective["adam"] - 0.05
+    split = random_split(900, 0.3, 0.1, seed=0)
+    with pytest.raises(ValueError, match="solver"):
+        linear_probe(x, y, split, solver="sgd")
+    with pytest.raises(ValueError, match="Adam"):
+        linear_probe(x, y, split, solver="lbfgs", early_stopping=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -13,6 +13,18 @@ from torch import Tensor
 
 DEFAULT_WEIGHT_DECAYS: tuple[float, ...] = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 SCALINGS: tuple[str, ...] = ("raw", "standardized", "l2")
+SOLVERS: tuple[str, ...] = ("adam", "lbfgs")
+
+
+class ProbeOptimizer(NamedTuple):
+    """How each classifier is fitted: ``"adam"`` for ``epochs`` steps at ``lr`` (the
+    DGI/GraphMAE evaluation code's probe), or ``"lbfgs"``, L-BFGS to convergence (at most
+    ``epochs`` iterations; the optimum that scikit-learn's ``LogisticRegression``, which
+    GRACE's, BGRL's and G-BT's evaluations use, also reaches)."""
+
+    solver: str
+    epochs: int
+    lr: float
 
 
 def scale_features(x: Tensor, scaling: str) -> Tensor:
@@ -86,36 +98,37 @@ def _fit_logreg(
     y: Tensor,
     num_classes: int,
     weight_decays: Tensor,
-    epochs: int,
-    lr: float,
+    optim: ProbeOptimizer,
     generator: torch.Generator | None,
     val: tuple[Tensor, Tensor] | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """Fits one logistic regression per weight decay at once (independent Adam problems).
+    """Fits one logistic regression per weight decay at once (independent problems:
+    ``mean cross-entropy + wd * ||W||^2``, the bias unpenalised).
 
-    With ``val = (x_val, y_val)`` each problem keeps the weights of the step with the best
-    validation accuracy (the latest among ties), as GraphMAE's evaluation does; otherwise
-    the last step's.
+    With ``val = (x_val, y_val)`` (Adam only) each problem keeps the weights of the step with
+    the best validation accuracy (the latest among ties), as GraphMAE's evaluation does;
+    otherwise the last step's.
 
     Returns weights ``[K, dim, C]`` and biases ``[K, C]``.
     """
+    if optim.solver == "lbfgs":
+        if val is not None:
+            raise ValueError("early stopping is for the Adam probe; L-BFGS runs to convergence")
+        return _fit_logreg_lbfgs(x, y, num_classes, weight_decays, optim.epochs)
+    epochs, lr = optim.epochs, optim.lr
     k, d = weight_decays.numel(), x.size(1)
     bound = math.sqrt(6.0 / (d + num_classes))  # Xavier-uniform, as in DGI/GRACE's LogReg
     w = (torch.rand(k, d, num_classes, device=x.device, generator=generator) * 2 - 1) * bound
     w.requires_grad_(True)
     b = torch.zeros(k, num_classes, device=x.device, requires_grad=True)
     opt = torch.optim.Adam([w, b], lr=lr)
-    target = y.expand(k, -1).reshape(-1)
     best = None
     if val is not None:
         best_acc = torch.full((k,), -1.0, device=x.device)
         best = (w.detach().clone(), b.detach().clone())
     for _ in range(epochs):
         opt.zero_grad()
-        logits = torch.einsum("nd,kdc->knc", x, w) + b[:, None]
-        ce = F.cross_entropy(logits.reshape(-1, num_classes), target, reduction="none")
-        loss = ce.view(k, -1).mean(1) + weight_decays * w.pow(2).sum((1, 2))
-        loss.sum().backward()
+        _logreg_loss(x, y, w, b, weight_decays).sum().backward()
         opt.step()
         if best is not None:
             with torch.no_grad():
@@ -127,6 +140,48 @@ def _fit_logreg(
     if best is not None:
         return best
     return w.detach(), b.detach()
+
+
+def _logreg_loss(x: Tensor, y: Tensor, w: Tensor, b: Tensor, weight_decays: Tensor) -> Tensor:
+    """Per-problem objective ``[K]``: mean cross-entropy + ``wd * ||W||^2``."""
+    k, num_classes = w.size(0), w.size(2)
+    logits = torch.einsum("nd,kdc->knc", x, w) + b[:, None]
+    target = y.expand(k, -1).reshape(-1)
+    ce = F.cross_entropy(logits.reshape(-1, num_classes), target, reduction="none")
+    return ce.view(k, -1).mean(1) + weight_decays * w.pow(2).sum((1, 2))
+
+
+def _fit_logreg_lbfgs(
+    x: Tensor, y: Tensor, num_classes: int, weight_decays: Tensor, max_iter: int
+) -> tuple[Tensor, Tensor]:
+    """The ``K`` problems of :func:`_fit_logreg`, each solved by L-BFGS (strong-Wolfe line
+    search) from zero, to convergence or ``max_iter`` iterations. One at a time: solved
+    jointly, the weakest-regularised problem (unbounded at ``wd = 0`` on separable data)
+    would hold back the line search of all the others."""
+    ws, bs = [], []
+    for wd in weight_decays.view(-1, 1):
+        w = torch.zeros(1, x.size(1), num_classes, device=x.device, requires_grad=True)
+        b = torch.zeros(1, num_classes, device=x.device, requires_grad=True)
+        opt = torch.optim.LBFGS(
+            [w, b],
+            lr=1.0,
+            max_iter=max_iter,
+            history_size=20,
+            tolerance_grad=1e-6,
+            tolerance_change=1e-10,
+            line_search_fn="strong_wolfe",
+        )
+
+        def closure(w: Tensor = w, b: Tensor = b, opt=opt, wd: Tensor = wd) -> Tensor:
+            opt.zero_grad()
+            loss = _logreg_loss(x, y, w, b, wd).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        ws.append(w.detach())
+        bs.append(b.detach())
+    return torch.cat(ws), torch.cat(bs)
 
 
 def _accuracy(x: Tensor, y: Tensor, w: Tensor, b: Tensor) -> Tensor:
@@ -144,8 +199,7 @@ def _validation_scores(
     val: Tensor,
     num_classes: int,
     wds: Tensor,
-    epochs: int,
-    lr: float,
+    optim: ProbeOptimizer,
     gen: torch.Generator,
     cv_folds: int,
     early_stopping: bool = False,
@@ -155,13 +209,13 @@ def _validation_scores(
     ``cv_folds``-fold cross-validation on the training nodes only."""
     if val.numel() > 0:
         stop_on = (x[val], y[val]) if early_stopping else None
-        w, b = _fit_logreg(x[train], y[train], num_classes, wds, epochs, lr, gen, stop_on)
+        w, b = _fit_logreg(x[train], y[train], num_classes, wds, optim, gen, stop_on)
         return _accuracy(x[val], y[val], w, b)
     perm = train[torch.randperm(train.numel(), device=x.device, generator=gen)]
     scores = torch.zeros(wds.numel(), device=x.device)
     for fold in perm.tensor_split(cv_folds):
         rest = perm[~torch.isin(perm, fold)]
-        w, b = _fit_logreg(x[rest], y[rest], num_classes, wds, epochs, lr, gen)
+        w, b = _fit_logreg(x[rest], y[rest], num_classes, wds, optim, gen)
         scores += _accuracy(x[fold], y[fold], w, b) / cv_folds
     return scores
 
@@ -172,8 +226,7 @@ def _probe_one(
     split: SplitLike,
     num_classes: int,
     wds: Tensor,
-    epochs: int,
-    lr: float,
+    optim: ProbeOptimizer,
     seed: int,
     cv_folds: int,
     early_stopping: bool = False,
@@ -190,7 +243,7 @@ def _probe_one(
     for name, x in features.items():
         gen = torch.Generator(device=device).manual_seed(seed)
         scores = _validation_scores(
-            x, y, train, val, num_classes, wds, epochs, lr, gen, cv_folds, early_stopping
+            x, y, train, val, num_classes, wds, optim, gen, cv_folds, early_stopping
         )
         k = int(torch.argmax(scores))  # first maximum: the weakest regularisation among ties
         if best is None or float(scores[k]) > best[0]:
@@ -200,7 +253,7 @@ def _probe_one(
     x = features[name]
     gen = torch.Generator(device=device).manual_seed(seed)
     stop_on = (x[val], y[val]) if early_stopping else None
-    w, b = _fit_logreg(x[train], y[train], num_classes, wds[k : k + 1], epochs, lr, gen, stop_on)
+    w, b = _fit_logreg(x[train], y[train], num_classes, wds[k : k + 1], optim, gen, stop_on)
     test_acc = _accuracy(x[test], y[test], w, b)
     return 100.0 * float(test_acc[0]), float(wds[k]), 100.0 * val_acc, name
 
@@ -213,6 +266,7 @@ def linear_probe(
     weight_decays: Sequence[float] = DEFAULT_WEIGHT_DECAYS,
     epochs: int = 300,
     lr: float = 0.01,
+    solver: str = "adam",
     standardize: bool | None = None,
     scalings: Sequence[str] | None = None,
     seed: int = 0,
@@ -235,8 +289,12 @@ def linear_probe(
         splits: one split or a sequence of splits (objects with ``train``/``val``/``test``
             index tensors); run ``i`` uses ``splits[i]`` and seed ``seed + i``.
         weight_decays: the L2 strengths searched.
-        epochs: Adam steps per classifier.
+        epochs: Adam steps per classifier (at most L-BFGS iterations with ``"lbfgs"``).
         lr: Adam learning rate.
+        solver: ``"adam"``: ``epochs`` Adam steps from a Xavier initialisation (the probe of
+            DGI's and GraphMAE's evaluation code); ``"lbfgs"``: L-BFGS from zero to
+            convergence (the optimum scikit-learn's ``LogisticRegression`` finds, which
+            GRACE's, BGRL's and G-BT's evaluation code use).
         standardize: ``True``: standardised features only; ``False``: raw only; ``None``:
             select among ``scalings`` on validation.
         scalings: the candidate scalings (:func:`scale_features`), default all of
@@ -259,6 +317,11 @@ def linear_probe(
         scalings = {True: ("standardized",), False: ("raw",), None: SCALINGS}[standardize]
     if not scalings:
         raise ValueError("scalings must name at least one feature scaling")
+    if solver not in SOLVERS:
+        raise ValueError(f"Unknown probe solver '{solver}'; choose from {SOLVERS}")
+    if early_stopping and solver != "adam":
+        raise ValueError("early_stopping is for the Adam probe; L-BFGS runs to convergence")
+    optim = ProbeOptimizer(solver, epochs, lr)
     features = {name: scale_features(x, name) for name in scalings}
     num_classes = int(y.max()) + 1
     wds = torch.tensor(list(weight_decays), dtype=x.dtype, device=x.device)
@@ -267,7 +330,7 @@ def linear_probe(
     runs, selected, vals, scalings = [], [], [], []
     for i, split in enumerate(splits):
         acc, wd, val, scaling = _probe_one(
-            features, y, split, num_classes, wds, epochs, lr, seed + i, cv_folds, early_stopping
+            features, y, split, num_classes, wds, optim, seed + i, cv_folds, early_stopping
         )
         runs.append(acc)
         selected.append(wd)
