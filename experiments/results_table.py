@@ -73,7 +73,8 @@ def _probe(r: dict) -> str:
     the selection, or the L2-normalised candidate)."""
     if "probe" in r:
         stop = ", best-val step" if r["probe"].get("early_stopping") else ""
-        return f"{'/'.join(r['probe']['scalings'])} + wd on val{stop}"
+        solver = ", L-BFGS" if r["probe"].get("solver") == "lbfgs" else ""
+        return f"{'/'.join(r['probe']['scalings'])} + wd on val{stop}{solver}"
     if r["accuracy"].get("scaling"):
         return "raw/standardized + wd on val"
     return "standardized, wd on val"
