@@ -134,3 +134,23 @@ def test_mvgrl_caches_the_diffusion_and_sums_views(cora):
     assert diff.edge_weight.numel() == diff.edge_index.size(1) and (diff.edge_weight > 0).all()
     h_graph, h_diff = model._views(cora.x, cora, diff)
     torch.testing.assert_close(model.encode(cora), h_graph + h_diff)
+
+
+def test_graphmae_initialises_its_gat_layers_as_graphmae_does():
+    # Xavier-normal with gain sqrt(2) (DGL's GATConv in GraphMAE): std of the projection
+    # sqrt(2) * sqrt(2 / (fan_in + fan_out)); PyG's Xavier-uniform has std sqrt(2) smaller.
+    torch.manual_seed(0)
+    ours = build_method("graphmae", 1433, hidden=512, heads=4)
+    torch.manual_seed(0)
+    pyg = build_method("graphmae", 1433, hidden=512, heads=4, gat_init="pyg")
+    first = ours.encoder.gnn.convs[0]
+    expected = 2**0.5 * (2.0 / (1433 + 512)) ** 0.5
+    assert first.lin.weight.std().item() == pytest.approx(expected, rel=0.02)
+    ratio = first.lin.weight.std() / pyg.encoder.gnn.convs[0].lin.weight.std()
+    assert ratio.item() == pytest.approx(2**0.5, rel=0.02)
+    assert ours.decoder.lin.weight.std().item() == pytest.approx(
+        2**0.5 * (2.0 / (512 + 1433)) ** 0.5, rel=0.02
+    )
+    assert all(float(c.bias.abs().sum()) == 0.0 for c in ours.encoder.gnn.convs)
+    with pytest.raises(ValueError, match="gat_init"):
+        build_method("graphmae", 1433, hidden=64, heads=4, gat_init="dgl")

@@ -17,6 +17,18 @@ from graphssl.methods.registry import register_method
 from graphssl.objectives import sce_loss
 
 
+def init_gat_like_graphmae(conv: GATConv) -> None:
+    """GraphMAE's (DGL's) GAT initialisation: Xavier-normal with the ReLU gain sqrt(2) for the
+    projection and the attention vectors, zero bias; PyG's default is Xavier-uniform with
+    gain 1, i.e. weights sqrt(2) times smaller at the start."""
+    gain = nn.init.calculate_gain("relu")
+    nn.init.xavier_normal_(conv.lin.weight, gain=gain)
+    nn.init.xavier_normal_(conv.att_src, gain=gain)
+    nn.init.xavier_normal_(conv.att_dst, gain=gain)
+    if conv.bias is not None:
+        nn.init.zeros_(conv.bias)
+
+
 @register_method("graphmae")
 class GraphMAE(NodeMethod):
     r"""GraphMAE: mask the features of a fraction of the nodes (a learnable ``[MASK]`` token,
@@ -37,6 +49,8 @@ class GraphMAE(NodeMethod):
             ``in_drop``; the encoder's own ``dropout`` covers its hidden layers).
         attn_drop: dropout on the attention coefficients of every GAT layer, encoder and
             decoder (GraphMAE's ``attn_drop``).
+        gat_init: ``"graphmae"``: every GAT layer initialised as GraphMAE's (see
+            :func:`init_gat_like_graphmae`); ``"pyg"``: PyG's own initialisation.
     """
 
     def __init__(
@@ -50,12 +64,15 @@ class GraphMAE(NodeMethod):
         decoder_heads: int = 1,
         feat_drop: float = 0.0,
         attn_drop: float = 0.0,
+        gat_init: str = "graphmae",
     ) -> None:
         super().__init__()
         if not 0.0 < mask_rate < 1.0:
             raise ValueError(f"mask_rate must be in (0, 1) (got {mask_rate})")
         if not 0.0 <= replace_rate < 1.0:
             raise ValueError(f"replace_rate must be in [0, 1) (got {replace_rate})")
+        if gat_init not in ("graphmae", "pyg"):
+            raise ValueError(f"gat_init must be 'graphmae' or 'pyg' (got '{gat_init}')")
         self.encoder = encoder
         self.mask_token = nn.Parameter(torch.zeros(in_channels))
         self.encoder_to_decoder = nn.Linear(hidden, hidden, bias=False)
@@ -65,6 +82,8 @@ class GraphMAE(NodeMethod):
         for module in self.modules():
             if isinstance(module, GATConv):
                 module.dropout = attn_drop
+                if gat_init == "graphmae":
+                    init_gat_like_graphmae(module)
 
     @classmethod
     def from_config(
@@ -80,6 +99,7 @@ class GraphMAE(NodeMethod):
         mask_rate: float = 0.5,
         replace_rate: float = 0.05,
         alpha: float = 3.0,
+        gat_init: str = "graphmae",
         **unused: Any,
     ) -> GraphMAE:
         """GraphMAE's node encoder: GAT layers of ``hidden`` units (``heads`` concatenated),
@@ -106,6 +126,7 @@ class GraphMAE(NodeMethod):
             alpha,
             feat_drop=dropout,
             attn_drop=attn_dropout,
+            gat_init=gat_init,
         )
 
     def mask(self, data: Data) -> tuple[Tensor, Tensor]:
