@@ -86,10 +86,36 @@ def load_config(method: str, dataset: str, preset: str | None = None) -> dict[st
 
 
 def training_config(cfg: dict[str, Any]) -> dict[str, Any]:
-    """What determines a pretraining run: ``cfg`` without its ``eval`` section and without
-    the ``_``-prefixed notes (sources, comments), as plain JSON values."""
+    """What determines a pretraining run: ``cfg`` without its ``eval`` section, without
+    the ``_``-prefixed notes (sources, comments) and without ``train.checkpoint_every``
+    (bookkeeping), as plain JSON values."""
     plain = json.loads(json.dumps(cfg))
-    return {k: v for k, v in plain.items() if k != "eval" and not k.startswith("_")}
+    out = {k: v for k, v in plain.items() if k != "eval" and not k.startswith("_")}
+    if isinstance(out.get("train"), dict):
+        out["train"] = {k: v for k, v in out["train"].items() if k != "checkpoint_every"}
+    return out
+
+
+def continues_run(previous: dict[str, Any], resolved: dict[str, Any], model: Any) -> bool:
+    """Whether a checkpoint made under config ``previous`` may be resumed under ``resolved``.
+
+    Either the two determine the same run (:func:`training_config`), or ``resolved`` only
+    asks for more epochs of a run in which nothing depends on the total epoch count: a
+    constant learning rate and no step-count schedule in ``model`` (such as BGRL's cosine
+    EMA, whose ``total_steps`` is not ``None``). Continuing such a run for more epochs is
+    the same as having asked for them from the start.
+    """
+    old, new = training_config(previous), training_config(resolved)
+    if old == new:
+        return True
+    old_train, new_train = dict(old.get("train", {})), dict(new.get("train", {}))
+    old_epochs, new_epochs = old_train.pop("epochs", None), new_train.pop("epochs", None)
+    if {**old, "train": old_train} != {**new, "train": new_train}:
+        return False
+    if old_epochs is None or new_epochs is None or int(new_epochs) < int(old_epochs):
+        return False
+    constant_lr = new_train.get("schedule") in (None, "constant")
+    return constant_lr and getattr(model, "total_steps", None) is None
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
@@ -232,10 +258,11 @@ def run_pretraining(
         resolved = {"method": method, "dataset": dataset, "seed": seed, **cfg}
         previous = out_dir / "config.json"
         if resume and (out_dir / "checkpoint.pt").exists() and previous.exists():
-            if training_config(json.loads(previous.read_text())) != training_config(resolved):
+            if not continues_run(json.loads(previous.read_text()), resolved, model):
                 raise ValueError(
                     f"{out_dir} holds a checkpoint made with another config; resume it with "
-                    f"the same config, or delete it or choose another output folder"
+                    f"the same config (or more epochs, where no schedule depends on them), "
+                    f"or delete it or choose another output folder"
                 )
         previous.write_text(json.dumps(resolved, indent=2))
     t0 = time.perf_counter()
@@ -295,6 +322,7 @@ def summarize(results: list[dict[str, Any]]) -> ProbeResult:
 
 __all__ = [
     "config_key",
+    "continues_run",
     "environment",
     "load_config",
     "merge_config",

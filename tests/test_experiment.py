@@ -168,3 +168,39 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     physics = next(line for line in text.splitlines() if "| grace | Physics |" in line)
     assert "| 95.0 | -0.50 | **no** |" in physics and "| 7.2 |" in physics
     assert "72.50 / 73.4 (2 seeds)" in text  # the issue's matrix cell
+
+
+def test_resume_for_more_epochs_continues_the_run(tmp_path, datasets_root):
+    """A run with a constant learning rate extended from 2 to 3 epochs is the 3-epoch run."""
+    import json
+
+    from graphssl.experiment import run_pretraining
+
+    def small(epochs):
+        return {"model": {"hidden": 8, "proj_hidden": 8}, "train": {"epochs": epochs}}
+
+    kwargs = dict(root=str(datasets_root), device="cpu", progress=False, resume=True)
+    run_pretraining("grace", "Cora", overrides=small(2), out=tmp_path / "a", **kwargs)
+    extended = run_pretraining("grace", "Cora", overrides=small(3), out=tmp_path / "a", **kwargs)
+    fresh = run_pretraining("grace", "Cora", overrides=small(3), out=tmp_path / "b", **kwargs)
+    assert extended["epochs"] == 3 and extended["final_loss"] == fresh["final_loss"]
+    assert extended["accuracy"]["mean"] == fresh["accuracy"]["mean"]
+    history = json.loads((tmp_path / "a" / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    with pytest.raises(ValueError, match="another config"):  # fewer epochs than were run
+        run_pretraining("grace", "Cora", overrides=small(2), out=tmp_path / "a", **kwargs)
+
+
+def test_resume_for_more_epochs_is_refused_when_a_schedule_depends_on_them(tmp_path):
+    from graphssl.experiment import continues_run
+    from graphssl.methods import build_method
+
+    def cfg(epochs, **train):
+        return {"model": {"hidden": 8}, "train": {"epochs": epochs, "lr": 0.01, **train}}
+
+    grace = build_method("grace", 5, hidden=8, proj_hidden=8, total_steps=3)
+    bgrl = build_method("bgrl", 5, hidden=8, out=8, pred_hidden=8, total_steps=3)
+    assert continues_run(cfg(2), cfg(3, checkpoint_every=1), grace)
+    assert not continues_run(cfg(2), cfg(3), bgrl)  # cosine EMA over the total steps
+    assert not continues_run(cfg(2, schedule="cosine"), cfg(3, schedule="cosine"), grace)
+    assert not continues_run(cfg(2), {**cfg(3), "model": {"hidden": 16}}, grace)
