@@ -19,6 +19,12 @@ def test_node_methods_of_the_table_have_configs():
         assert method in CONFIGURED, f"{method} has no experiments/configs/{method}/"
 
 
+def test_pubmed_configs_exist_for_the_public_split_methods():
+    for method in ["dgi", "grace", "mvgrl", "bgrl", "cca-ssg", "graphmae"]:
+        assert "pubmed" in list_presets(method), f"{method} has no PubMed config"
+        assert load_config(method, "PubMed")["eval"]["split"] == "public"
+
+
 @pytest.mark.parametrize("method", CONFIGURED)
 def test_every_config_file_builds_its_method(method):
     for preset in [None, *list_presets(method)]:
