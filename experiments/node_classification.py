@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ from pathlib import Path
 import torch
 
 from graphssl.experiment import (
+    ConfigMismatchError,
     config_key,
     load_config,
     merge_config,
@@ -72,10 +74,19 @@ def main(argv: list[str] | None = None) -> int:
         help="probe the saved embeddings of existing runs again under the config's current "
         "eval section (pretraining config unchanged); no training",
     )
+    parser.add_argument(
+        "--continue-from",
+        metavar="FOLDER",
+        help="start each run from the checkpoint of the same method and seed under this "
+        "runs folder (e.g. a shorter run's --tag), to continue it for more train.epochs "
+        "where no schedule depends on them",
+    )
     parser.add_argument("--no-table", action="store_true", help="don't regenerate the docs")
     args = parser.parse_args(argv)
     if args.set and not args.tag:
         parser.error("--set changes the published config: name the results folder with --tag")
+    if args.continue_from and (args.reprobe or not args.tag):
+        parser.error("--continue-from needs a --tag of its own and trains (no --reprobe)")
 
     for method, dataset, seed in itertools.product(args.methods, args.datasets, args.seeds):
         folder = args.tag or args.preset or config_key(dataset)
@@ -87,20 +98,30 @@ def main(argv: list[str] | None = None) -> int:
         if path.exists():
             print(f"skip {path} (exists)")
             continue
-        t0 = time.perf_counter()
-        result = run_pretraining(
-            method,
-            dataset,
-            root=args.root,
-            cache_dir=args.cache_dir,
-            seed=seed,
-            device=args.device,
-            progress=True,
-            preset=args.preset,
-            overrides=parse_overrides(args.set),
-            out=run_dir,
-            resume=True,
+        copied = args.continue_from is not None and copy_checkpoint(
+            Path(args.runs_dir) / method / args.continue_from / run_dir.name, run_dir
         )
+        t0 = time.perf_counter()
+        try:
+            result = run_pretraining(
+                method,
+                dataset,
+                root=args.root,
+                cache_dir=args.cache_dir,
+                seed=seed,
+                device=args.device,
+                progress=True,
+                preset=args.preset,
+                overrides=parse_overrides(args.set),
+                out=run_dir,
+                resume=True,
+            )
+        except ConfigMismatchError as err:
+            if copied:  # don't leave another run's checkpoint behind in this folder
+                for name in ("config.json", "checkpoint.pt"):
+                    (run_dir / name).unlink(missing_ok=True)
+                raise SystemExit(f"--continue-from {args.continue_from}: {err}") from err
+            raise
         result["wall_seconds"] = time.perf_counter() - t0
         result["command"] = " ".join(
             ["python", "experiments/node_classification.py", *sys.argv[1:]]
@@ -118,6 +139,22 @@ def main(argv: list[str] | None = None) -> int:
 
         write_results_page(Path(args.results), REPO / "docs" / "results.md")
     return 0
+
+
+def copy_checkpoint(source: Path, run_dir: Path) -> bool:
+    """Seeds ``run_dir`` with ``source``'s checkpoint and config, unless a run is already
+    under way there (it resumes from its own). The resume then checks that the configs
+    agree up to the number of epochs (:func:`graphssl.experiment.continues_run`). Returns
+    whether it copied."""
+    if (run_dir / "checkpoint.pt").exists():
+        return False
+    if not (source / "checkpoint.pt").exists() or not (source / "config.json").exists():
+        raise SystemExit(f"--continue-from: no checkpoint and config.json in {source}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "checkpoint.pt"):
+        shutil.copy2(source / name, run_dir / name)
+    print(f"continuing {source} in {run_dir}")
+    return True
 
 
 def reprobe(path: Path, run_dir: Path, method: str, dataset: str, args: argparse.Namespace):

@@ -96,6 +96,10 @@ def training_config(cfg: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class ConfigMismatchError(ValueError):
+    """A run folder holds a checkpoint that the requested config cannot resume."""
+
+
 def continues_run(previous: dict[str, Any], resolved: dict[str, Any], model: Any) -> bool:
     """Whether a checkpoint made under config ``previous`` may be resumed under ``resolved``.
 
@@ -259,7 +263,7 @@ def run_pretraining(
         previous = out_dir / "config.json"
         if resume and (out_dir / "checkpoint.pt").exists() and previous.exists():
             if not continues_run(json.loads(previous.read_text()), resolved, model):
-                raise ValueError(
+                raise ConfigMismatchError(
                     f"{out_dir} holds a checkpoint made with another config; resume it with "
                     f"the same config (or more epochs, where no schedule depends on them), "
                     f"or delete it or choose another output folder"
@@ -321,6 +325,7 @@ def summarize(results: list[dict[str, Any]]) -> ProbeResult:
 
 
 __all__ = [
+    "ConfigMismatchError",
     "config_key",
     "continues_run",
     "environment",

@@ -210,3 +210,29 @@ def test_resume_for_more_epochs_is_refused_when_a_schedule_depends_on_them(tmp_p
     assert not continues_run(cfg(2), cfg(3), bgrl)  # cosine EMA over the total steps
     assert not continues_run(cfg(2, schedule="cosine"), cfg(3, schedule="cosine"), grace)
     assert not continues_run(cfg(2), {**cfg(3), "model": {"hidden": 16}}, grace)
+
+
+def test_node_classification_script_continues_a_shorter_run(tmp_path, datasets_root):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
+    from node_classification import main
+
+    args = ["--methods", "grace", "--datasets", "Cora", "--seeds", "0", "--device", "cpu"]
+    args += ["--root", str(datasets_root), "--results", str(tmp_path / "results")]
+    args += ["--runs-dir", str(tmp_path / "runs"), "--no-table"]
+    small = ["model.hidden=8", "model.proj_hidden=8"]
+    assert main(args + ["--set", "train.epochs=2", *small, "--tag", "two"]) == 0
+    with pytest.raises(SystemExit):  # nothing to continue from
+        main(args + ["--set", "train.epochs=3", *small, "--tag", "x", "--continue-from", "nope"])
+    cont = ["--set", "train.epochs=3", *small, "--tag", "three", "--continue-from", "two"]
+    assert main(args + cont) == 0
+    three = json.loads((tmp_path / "results/grace/three/seed0.json").read_text())
+    metrics = json.loads((tmp_path / "runs/grace/three/seed0/metrics.json").read_text())
+    two = json.loads((tmp_path / "runs/grace/two/seed0/metrics.json").read_text())
+    assert three["epochs"] == 3 and metrics["history"][:2] == two["history"]
+    with pytest.raises(SystemExit):  # another model config is not a continuation
+        main(args + ["--set", "train.epochs=3", "model.hidden=16", "model.proj_hidden=8"]
+             + ["--tag", "other", "--continue-from", "two"])  # fmt: skip
+    assert not (tmp_path / "runs/grace/other/seed0/checkpoint.pt").exists()
