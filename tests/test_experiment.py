@@ -104,7 +104,9 @@ def test_resume_with_another_config_is_refused(tmp_path, datasets_root):
         run_pretraining("grace", "Cora", overrides=other, **kwargs)
 
 
-def test_node_classification_script_writes_and_skips(tmp_path, datasets_root, capsys):
+def _node_classification_script(tmp_path, datasets_root):
+    """``experiments/node_classification.py``'s ``main`` and the arguments of a one-seed
+    GRACE Cora run writing under ``tmp_path``."""
     import sys
     from pathlib import Path
 
@@ -114,6 +116,11 @@ def test_node_classification_script_writes_and_skips(tmp_path, datasets_root, ca
     args = ["--methods", "grace", "--datasets", "Cora", "--seeds", "0", "--device", "cpu"]
     args += ["--root", str(datasets_root), "--results", str(tmp_path / "results")]
     args += ["--runs-dir", str(tmp_path / "runs"), "--no-table"]
+    return main, args
+
+
+def test_node_classification_script_writes_and_skips(tmp_path, datasets_root, capsys):
+    main, args = _node_classification_script(tmp_path, datasets_root)
     tiny = ["--set", "train.epochs=2", "model.hidden=8", "model.proj_hidden=8", "--tag", "tiny"]
     with pytest.raises(SystemExit):  # --set without --tag
         main(args + tiny[:-2])
@@ -197,7 +204,7 @@ def test_resume_for_more_epochs_continues_the_run(tmp_path, datasets_root):
         run_pretraining("grace", "Cora", overrides=small(2), out=tmp_path / "a", **kwargs)
 
 
-def test_resume_for_more_epochs_is_refused_when_a_schedule_depends_on_them(tmp_path):
+def test_resume_for_more_epochs_is_refused_when_a_schedule_depends_on_them():
     from graphssl.experiment import continues_run
     from graphssl.methods import build_method
 
@@ -213,15 +220,7 @@ def test_resume_for_more_epochs_is_refused_when_a_schedule_depends_on_them(tmp_p
 
 
 def test_node_classification_script_continues_a_shorter_run(tmp_path, datasets_root):
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
-    from node_classification import main
-
-    args = ["--methods", "grace", "--datasets", "Cora", "--seeds", "0", "--device", "cpu"]
-    args += ["--root", str(datasets_root), "--results", str(tmp_path / "results")]
-    args += ["--runs-dir", str(tmp_path / "runs"), "--no-table"]
+    main, args = _node_classification_script(tmp_path, datasets_root)
     small = ["model.hidden=8", "model.proj_hidden=8"]
     assert main(args + ["--set", "train.epochs=2", *small, "--tag", "two"]) == 0
     with pytest.raises(SystemExit):  # nothing to continue from
