@@ -286,6 +286,7 @@ def run_pretraining(
         checkpoint_every=int(train_cfg.get("checkpoint_every", 100)),
         resume=resume,
         progress=progress,
+        amp=bool(train_cfg.get("amp", False)),
     )
     wall = time.perf_counter() - t0
     # summed per-epoch times, so a resumed run counts the epochs done before the resume too

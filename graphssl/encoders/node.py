@@ -6,12 +6,32 @@ import copy
 import warnings
 from typing import Any
 
+import torch
 from torch import Tensor, nn
+from torch_geometric.nn.conv import GCNConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.nn.models import GAT, GCN, GIN, GraphSAGE
 from torch_geometric.utils import to_torch_csr_tensor
 
-_MODELS = {"gcn": GCN, "gat": GAT, "sage": GraphSAGE, "graphsage": GraphSAGE, "gin": GIN}
+
+class _GCNConv(GCNConv):
+    """PyG's ``GCNConv`` whose sparse aggregation takes ``x`` in the adjacency's dtype:
+    ``torch.sparse`` CSR products have no bfloat16 kernel on the CPU, so under bfloat16
+    autocast the layer's linear map runs in bfloat16 and its aggregation in float32."""
+
+    def message_and_aggregate(self, adj_t: Tensor, x: Tensor) -> Tensor:
+        with torch.autocast(x.device.type, enabled=False):
+            return super().message_and_aggregate(adj_t, x.to(adj_t.dtype))
+
+
+class _GCN(GCN):
+    """PyG's ``GCN`` model built from :class:`_GCNConv` layers."""
+
+    def init_conv(self, in_channels: int, out_channels: int, **kwargs: Any) -> GCNConv:
+        return _GCNConv(in_channels, out_channels, **kwargs)
+
+
+_MODELS = {"gcn": _GCN, "gat": GAT, "sage": GraphSAGE, "graphsage": GraphSAGE, "gin": GIN}
 
 
 class NodeEncoder(nn.Module):

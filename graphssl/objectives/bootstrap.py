@@ -5,7 +5,10 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
+from graphssl.objectives.precision import full_precision
 
+
+@full_precision
 def bootstrap_loss(prediction: Tensor, target: Tensor) -> Tensor:
     r"""``2 - 2 cos(prediction, target)``, averaged over rows; the target gets no gradient.
 

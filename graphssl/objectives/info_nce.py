@@ -15,6 +15,14 @@ the forward pass keeps only each row's log-sum-exp, and the backward pass recomp
 similarities tile by tile (``chunk`` anchor rows by a few hundred columns, a tile that stays
 in the CPU's cache), so memory is :math:`O(N + \text{chunk} \cdot \text{tile})` in both
 passes.
+
+Precision: the loss is computed in float32 (float64 for float64 inputs), also for bfloat16 /
+float16 inputs and under ``torch.autocast`` (:func:`~.precision.full_precision`). Bfloat16
+similarity matmuls would run about 4x faster on a CPU with AVX512-BF16, but they destroy the
+gradient where the nodes' embeddings are nearly parallel, as at initialisation: on Cora
+(GRACE, first step) the projection head's weight gradient from bfloat16 similarities had
+cosine 0.1 with the float32 one, since the signal lies in similarity differences below
+bfloat16's resolution (2^-8 near 1).
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from graphssl.objectives.precision import full_precision
 
 _MIN_TAU_FLOAT32 = 0.05
 # Elements per similarity tile of the chunked path. CPU: 2^20 float32 = 4 MiB, which stays
@@ -153,6 +163,7 @@ class _InfoNCE(torch.autograd.Function):
         return grad_u, grad_v, None, None, None
 
 
+@full_precision
 def info_nce(
     z1: Tensor,
     z2: Tensor,
@@ -179,7 +190,8 @@ def info_nce(
             blocks of 1024 anchors (4096 on a GPU), the faster choice measured here.
 
     Returns:
-        The scalar loss (mean over the ``2N`` anchors).
+        The scalar loss (mean over the ``2N`` anchors); float32 for bfloat16 / float16
+        inputs (see :func:`~graphssl.objectives.precision.full_precision`).
     """
     _check_inputs(z1, z2, tau)
     if chunk_size is not None and chunk_size < 1:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
+from graphssl.objectives.precision import full_precision
 
+
+@full_precision
 def jsd_loss(pos: Tensor, neg: Tensor) -> Tensor:
     r"""Negative Jensen-Shannon MI lower bound on discriminator scores.
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
+from graphssl.objectives.precision import full_precision
 
+
+@full_precision
 def sce_loss(x: Tensor, target: Tensor, alpha: float = 2.0) -> Tensor:
     r"""Scaled cosine error (GraphMAE): ``mean((1 - cos(x_i, target_i)) ** alpha)``.
 
@@ -25,6 +28,7 @@ def sce_loss(x: Tensor, target: Tensor, alpha: float = 2.0) -> Tensor:
     return (1 - cos).pow(alpha).mean()
 
 
+@full_precision
 def triplet_margin_loss(
     anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0
 ) -> Tensor:

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from graphssl.objectives.precision import full_precision
+
 
 def _check_pair(z1: Tensor, z2: Tensor) -> None:
     if z1.dim() != 2 or z1.shape != z2.shape:
@@ -26,6 +28,7 @@ def _off_diagonal(m: Tensor) -> Tensor:
     return m.flatten()[:-1].view(n - 1, n + 1)[:, 1:].flatten()
 
 
+@full_precision
 def barlow_twins_loss(
     z1: Tensor, z2: Tensor, lambd: float | None = None, eps: float = 1e-15
 ) -> Tensor:
@@ -49,6 +52,7 @@ def barlow_twins_loss(
     return on + lambd * off
 
 
+@full_precision
 def vicreg_loss(
     z1: Tensor,
     z2: Tensor,
@@ -85,6 +89,7 @@ def vicreg_loss(
     )
 
 
+@full_precision
 def cca_ssg_loss(z1: Tensor, z2: Tensor, lambd: float = 1e-3, eps: float = 0.0) -> Tensor:
     r"""CCA-SSG (Zhang et al., 2021): invariance between standardised views plus a soft
     whitening constraint on each.

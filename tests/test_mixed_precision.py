@@ -1,0 +1,94 @@
+"""Mixed precision: pretrain(amp=True) runs the step under bfloat16 autocast, GCN layers work
+there, and every objective still computes its loss in float32."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from graphssl.data import make_csbm
+from graphssl.encoders import NodeEncoder
+from graphssl.methods import GRACE
+from graphssl.objectives import (
+    barlow_twins_loss,
+    bootstrap_loss,
+    cca_ssg_loss,
+    info_nce,
+    sce_loss,
+    vicreg_loss,
+)
+from graphssl.train import pretrain
+
+PAIR_LOSSES = {
+    "info_nce": lambda a, b: info_nce(a, b, 0.5),
+    "info_nce_tiled": lambda a, b: info_nce(a, b, 0.5, chunk_size=16),
+    "barlow": barlow_twins_loss,
+    "vicreg": vicreg_loss,
+    "cca": cca_ssg_loss,
+    "bootstrap": bootstrap_loss,
+    "sce": sce_loss,
+}
+
+
+def _pair(seed: int = 0, n: int = 64, d: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    z1 = torch.randn(n, d, generator=g) + 3.0  # nearly parallel rows, as at initialisation
+    return z1, z1 + 0.1 * torch.randn(n, d, generator=g)
+
+
+@pytest.mark.parametrize("name", sorted(PAIR_LOSSES))
+def test_objectives_ignore_autocast(name):
+    loss = PAIR_LOSSES[name]
+    z1, z2 = _pair()
+    expected = loss(z1, z2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = loss(z1, z2)
+    assert got.dtype == torch.float32
+    assert got.item() == expected.item()  # the same float32 computation, not a bf16 one
+
+
+@pytest.mark.parametrize("name", sorted(PAIR_LOSSES))
+def test_bfloat16_inputs_give_the_float32_loss_of_their_values(name):
+    loss = PAIR_LOSSES[name]
+    z1, z2 = (z.bfloat16() for z in _pair(1))
+    z1.requires_grad_()
+    got = loss(z1, z2)
+    assert got.dtype == torch.float32
+    assert got.item() == pytest.approx(loss(z1.float(), z2.float()).item(), rel=1e-6)
+    got.backward()
+    assert z1.grad is not None and z1.grad.dtype == torch.bfloat16
+
+
+def test_sparse_gcn_layers_run_under_autocast():
+    data = make_csbm(num_nodes=200, seed=0)
+    torch.manual_seed(0)
+    enc = NodeEncoder("gcn", data.num_features, 32, 16)
+    assert enc.sparse
+    ref = enc(data.x, data.edge_index)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = enc(data.x, data.edge_index)
+    # the linear maps ran in bfloat16 (rounded), the aggregation in float32
+    assert out.dtype == torch.float32 and not torch.equal(out, ref)
+    torch.testing.assert_close(out, ref, rtol=0.05, atol=0.02)
+
+
+class _Recording(GRACE):
+    def loss(self, data):
+        self.autocast_seen = torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")
+        return super().loss(data)
+
+
+@pytest.mark.parametrize("amp", [False, True])
+def test_pretrain_amp_runs_the_step_under_bfloat16_autocast(amp):
+    data = make_csbm(num_nodes=300, seed=0)
+    torch.manual_seed(0)
+    model = _Recording.from_config(data.num_features, hidden=16, proj_hidden=16)
+    history = pretrain(
+        model, data, epochs=30, lr=0.01, seed=0, device="cpu", progress=False, amp=amp
+    )
+    assert model.autocast_seen[0] is amp
+    if amp:
+        assert model.autocast_seen[1] == torch.bfloat16
+    assert history[-1]["loss"] < history[0]["loss"] - 0.05
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert not torch.is_autocast_enabled("cpu")  # switched off again after the step
