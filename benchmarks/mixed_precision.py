@@ -1,0 +1,125 @@
+"""Seconds per epoch of graphssl's pretraining in float32 and in bfloat16 mixed precision.
+
+Each (method, dataset) is built from its published config (``graphssl/configs``) and trained
+with :func:`graphssl.train.pretrain` for ``--warmup + --epochs`` epochs, once with
+``amp=False`` and once with ``amp=True``, from the same initial weights, the two sides
+alternating ``--rounds`` times; the per-epoch times come from pretrain's history. Printed:
+median s/epoch of each side and the ratio amp / float32 (below 1: mixed precision is faster),
+with the loss after the last epoch of each side as a check that both train alike. Written:
+``benchmarks/results/mixed_precision_<device>.json`` (machine, arguments, every epoch's time).
+
+    .venv/bin/python benchmarks/mixed_precision.py --runs bgrl:CiteSeer grace:Photo \\
+        --epochs 3 --warmup 1 --root ../shared/datasets --device cpu
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch_geometric.transforms as T
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from grace_epoch import machine_info  # noqa: E402
+
+from graphssl.data import load_dataset  # noqa: E402
+from graphssl.experiment import load_config  # noqa: E402
+from graphssl.methods import build_method  # noqa: E402
+from graphssl.train import pretrain, resolve_device  # noqa: E402
+
+
+def time_side(model, data, train_cfg: dict, epochs: int, amp: bool, device) -> dict:
+    """Trains a copy of ``model`` for ``epochs`` epochs and returns its per-epoch times."""
+    history = pretrain(
+        copy.deepcopy(model),
+        data,
+        epochs=epochs,
+        lr=train_cfg["lr"],
+        weight_decay=train_cfg.get("weight_decay", 0.0),
+        optimizer=train_cfg.get("optimizer", "adam"),
+        device=device,
+        seed=0,
+        progress=False,
+        amp=amp,
+    )
+    return {"times_s": [h["time"] for h in history], "loss_last": history[-1]["loss"]}
+
+
+def run(spec: str, args: argparse.Namespace, device, scratch: str) -> dict:
+    method, dataset = spec.split(":")
+    cfg = load_config(method, dataset)
+    transform = T.NormalizeFeatures() if cfg["data"].get("normalize_features") else None
+    ds = load_dataset(dataset, args.root, cache_dir=scratch, transform=transform)
+    torch.manual_seed(0)
+    total = args.warmup + args.epochs
+    model = build_method(method, ds.num_features, **{"total_steps": total, **cfg["model"]})
+    sides: dict[str, list[dict]] = {"float32": [], "amp": []}
+    for _ in range(args.rounds):
+        for name, amp in (("float32", False), ("amp", True)):
+            sides[name].append(time_side(model, ds[0], cfg["train"], total, amp, device))
+    out = {"method": method, "dataset": dataset, "config": cfg}
+    for name, runs in sides.items():
+        timed = [t for r in runs for t in r["times_s"][args.warmup :]]
+        out[name] = {
+            "median_s": statistics.median(timed),
+            "min_s": min(timed),
+            "max_s": max(timed),
+            "loss_last": [r["loss_last"] for r in runs],
+            "runs": runs,
+        }
+    out["ratio"] = out["amp"]["median_s"] / out["float32"]["median_s"]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--runs", nargs="+", default=["bgrl:CiteSeer", "grace:Photo", "gbt:Photo"])
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--rounds", type=int, default=1)
+    p.add_argument("--root", default=None, help="data root (default: $GRAPHSSL_DATA)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", default=None)
+    args = p.parse_args(argv)
+    if args.epochs < 1 or args.rounds < 1 or args.warmup < 0:
+        p.error("--epochs and --rounds must be >= 1, --warmup >= 0")
+    device = resolve_device(args.device)
+    t0 = time.perf_counter()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="mixed_precision_") as scratch:
+        for spec in args.runs:
+            row = run(spec, args, device, scratch)
+            rows.append(row)
+            f32, amp = row["float32"], row["amp"]
+            print(
+                f"{row['method']:>9} {row['dataset']:<10} float32 {f32['median_s']:.3f} s/epoch  "
+                f"amp {amp['median_s']:.3f} s/epoch  ratio {row['ratio']:.2f}  "
+                f"last loss {f32['loss_last'][-1]:.4f} / {amp['loss_last'][-1]:.4f}",
+                flush=True,
+            )
+    result = {
+        "benchmark": "mixed_precision",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine_info(device, torch.get_num_threads()),
+        "args": vars(args),
+        "wall_s": time.perf_counter() - t0,
+        "results": rows,
+    }
+    out = Path(args.out or HERE / "results" / f"mixed_precision_{device.type}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1, default=str))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
