@@ -15,11 +15,13 @@ from torch_geometric.utils import to_torch_csr_tensor
 
 
 class _GCNConv(GCNConv):
-    """PyG's ``GCNConv`` whose sparse aggregation takes ``x`` in the adjacency's dtype:
-    ``torch.sparse`` CSR products have no bfloat16 kernel on the CPU, so under bfloat16
-    autocast the layer's linear map runs in bfloat16 and its aggregation in float32."""
+    """PyG's ``GCNConv`` whose sparse aggregation takes a bfloat16 / float16 ``x`` in the
+    adjacency's dtype: ``torch.sparse`` CSR products have no bfloat16 kernel on the CPU, so
+    under autocast the layer's linear map runs in bfloat16 and its aggregation in float32."""
 
     def message_and_aggregate(self, adj_t: Tensor, x: Tensor) -> Tensor:
+        if x.dtype not in (torch.bfloat16, torch.float16):
+            return super().message_and_aggregate(adj_t, x)
         with torch.autocast(x.device.type, enabled=False):
             return super().message_and_aggregate(adj_t, x.to(adj_t.dtype))
 

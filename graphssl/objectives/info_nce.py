@@ -19,10 +19,9 @@ passes.
 Precision: the loss is computed in float32 (float64 for float64 inputs), also for bfloat16 /
 float16 inputs and under ``torch.autocast`` (:func:`~.precision.full_precision`). Bfloat16
 similarity matmuls would run about 4x faster on a CPU with AVX512-BF16, but they destroy the
-gradient where the nodes' embeddings are nearly parallel, as at initialisation: on Cora
-(GRACE, first step) the projection head's weight gradient from bfloat16 similarities had
-cosine 0.1 with the float32 one, since the signal lies in similarity differences below
-bfloat16's resolution (2^-8 near 1).
+gradient where the nodes' embeddings are nearly parallel, as at initialisation (GRACE's first
+step on Cora: the projection head's gradient came out nearly orthogonal to the float32 one),
+since the signal lies in similarity differences below bfloat16's resolution (2^-8 near 1).
 """
 
 from __future__ import annotations
