@@ -149,7 +149,7 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
     from results_table import write_results_page
 
-    def result(method, dataset, folder, seed, acc, rss):
+    def result(method, dataset, folder, seed, acc, rss, epochs=None):
         path = tmp_path / "results" / method / folder / f"seed{seed}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         record = {
@@ -157,7 +157,7 @@ def test_results_page_is_generated_from_results_files(tmp_path):
             "dataset": dataset,
             "seed": seed,
             "device": "cpu",
-            "config": {"eval": {"split": "random"}},
+            "config": {"eval": {"split": "random"}, "train": {"epochs": epochs}},
             "accuracy": {"mean": acc, "num_runs": 20},
             "probe": {"scalings": ["raw"], "early_stopping": True},
             "seconds_per_epoch": 1.5,
@@ -170,6 +170,8 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     result("graphmae", "CiteSeer", "citeseer", 0, 73.0, 1.0)
     result("graphmae", "CiteSeer", "citeseer", 1, 72.0, 1.5)
     result("grace", "Physics", "physics_50ep", 0, 94.5, 7.25)
+    result("bgrl", "CiteSeer", "citeseer_untrained", 0, 71.0, 1.0, epochs=0)
+    result("bgrl", "Cora", "cora_gcn", 0, 81.0, 1.0, epochs=100)
     out = tmp_path / "results.md"
     write_results_page(tmp_path / "results", out)
     text = out.read_text()
@@ -181,6 +183,13 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     physics = next(line for line in text.splitlines() if "| grace | Physics |" in line)
     assert "| 95.0 | -0.50 | **no** |" in physics and "| 7.2 |" in physics
     assert "72.50 / 73.4 (2 seeds)" in text  # the matrix cell
+    # a variant folder is held to its dataset's published number; an untrained encoder is
+    # shown beside it as a reference, never as a reproduction
+    variant = next(line for line in text.splitlines() if "| `cora_gcn` |" in line)
+    assert "| 82.7 | -1.70 | **no** |" in variant
+    untrained = next(line for line in text.splitlines() if "| `citeseer_untrained` |" in line)
+    assert "| 71.1 | -0.10 | untrained (reference) |" in untrained
+    assert "not run yet / 71.1" in text  # it does not fill the cell
 
 
 def test_resume_for_more_epochs_continues_the_run(tmp_path, datasets_root):
