@@ -69,6 +69,13 @@ def test_lr_schedules():
     assert ramp == pytest.approx([(e + 1) / 10 for e in range(10)])
     assert lr_factor("warmup_cosine", 10, 100, 10) == 1.0
     assert lr_factor("warmup_cosine", 55, 100, 10) == pytest.approx(0.5)
+    # a warm-up longer than the run (BGRL_Pytorch's fixed 1000 epochs, BGRL CiteSeer's 50)
+    # never reaches the full rate
+    cfg = load_config("bgrl", "CiteSeer")["train"]
+    epochs, warmup = cfg["epochs"], cfg["warmup_epochs"]
+    assert (epochs, warmup) == (50, 1000)
+    ramp = [lr_factor("warmup_cosine", e, epochs, warmup) for e in range(epochs)]
+    assert ramp == pytest.approx([(e + 1) / 1000 for e in range(50)]) and max(ramp) == 0.05
     with pytest.raises(ValueError, match="Unknown lr schedule"):
         lr_factor("step", 0, 10)
 
