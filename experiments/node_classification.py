@@ -29,10 +29,12 @@ import torch
 from graphssl.experiment import (
     ConfigMismatchError,
     config_key,
+    continues_run,
     load_config,
     merge_config,
     parse_overrides,
     probe_embeddings,
+    resolved_config,
     run_pretraining,
     training_config,
 )
@@ -88,6 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.continue_from and (args.reprobe or not args.tag):
         parser.error("--continue-from needs a --tag of its own and trains (no --reprobe)")
 
+    if not args.reprobe and not args.continue_from:
+        stale = stale_checkpoints(args)
+        if stale:
+            raise SystemExit(
+                "these run folders hold checkpoints made with another config; delete or move "
+                "them, or name another --runs-dir or --tag:\n  "
+                + "\n  ".join(str(s) for s in stale)
+            )
     for method, dataset, seed in itertools.product(args.methods, args.datasets, args.seeds):
         folder = args.tag or args.preset or config_key(dataset)
         path = Path(args.results) / method / folder / f"seed{seed}.json"
@@ -139,6 +149,26 @@ def main(argv: list[str] | None = None) -> int:
 
         write_results_page(Path(args.results), REPO / "docs" / "results.md")
     return 0
+
+
+def stale_checkpoints(args: argparse.Namespace) -> list[Path]:
+    """The run folders of the seeds still to run whose checkpoint was made with another
+    config, found before any training (``run_pretraining`` would refuse each only when its
+    turn comes, after the seeds before it have trained). Differences that ``continues_run``
+    can only judge with the model built (more epochs) are left to that later check."""
+    stale = []
+    for method, dataset, seed in itertools.product(args.methods, args.datasets, args.seeds):
+        folder = args.tag or args.preset or config_key(dataset)
+        if (Path(args.results) / method / folder / f"seed{seed}.json").exists():
+            continue
+        run_dir = Path(args.runs_dir) / method / folder / f"seed{seed}"
+        previous = run_dir / "config.json"
+        if not (run_dir / "checkpoint.pt").exists() or not previous.exists():
+            continue
+        resolved = resolved_config(method, dataset, seed, parse_overrides(args.set), args.preset)
+        if not continues_run(json.loads(previous.read_text()), resolved, model=None):
+            stale.append(run_dir)
+    return stale
 
 
 def copy_checkpoint(source: Path, run_dir: Path) -> bool:

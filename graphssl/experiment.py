@@ -100,6 +100,18 @@ class ConfigMismatchError(ValueError):
     """A run folder holds a checkpoint that the requested config cannot resume."""
 
 
+def resolved_config(
+    method: str,
+    dataset: str,
+    seed: int,
+    overrides: dict[str, Any] | None = None,
+    preset: str | None = None,
+) -> dict[str, Any]:
+    """The full config of one run as ``config.json`` in its folder records it."""
+    cfg = merge_config(load_config(method, dataset, preset), overrides or {})
+    return {"method": method, "dataset": dataset, "seed": seed, **cfg}
+
+
 def continues_run(previous: dict[str, Any], resolved: dict[str, Any], model: Any) -> bool:
     """Whether a checkpoint made under config ``previous`` may be resumed under ``resolved``.
 
@@ -244,7 +256,8 @@ def run_pretraining(
     ``out`` receives ``config.json`` (resolved), ``metrics.json``, ``checkpoint.pt`` (model,
     optimiser and RNG state; ``resume=True`` continues from it) and ``embeddings.pt``.
     """
-    cfg = merge_config(load_config(method, dataset, preset), overrides or {})
+    resolved = resolved_config(method, dataset, seed, overrides, preset)
+    cfg = {k: v for k, v in resolved.items() if k not in ("method", "dataset", "seed")}
     dev = resolve_device(device)
     transform = T.NormalizeFeatures() if cfg["data"].get("normalize_features") else None
     ds = load_dataset(dataset, root, cache_dir=cache_dir, transform=transform)
@@ -259,7 +272,6 @@ def run_pretraining(
     out_dir = Path(out) if out is not None else None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        resolved = {"method": method, "dataset": dataset, "seed": seed, **cfg}
         previous = out_dir / "config.json"
         if resume and (out_dir / "checkpoint.pt").exists() and previous.exists():
             if not continues_run(json.loads(previous.read_text()), resolved, model):
@@ -329,6 +341,7 @@ __all__ = [
     "ConfigMismatchError",
     "config_key",
     "continues_run",
+    "resolved_config",
     "environment",
     "load_config",
     "merge_config",

@@ -149,6 +149,23 @@ def test_node_classification_script_writes_and_skips(tmp_path, datasets_root, ca
              + ["--tag", "tiny", "--reprobe"])  # fmt: skip
 
 
+def test_node_classification_script_refuses_stale_checkpoints_before_training(
+    tmp_path, datasets_root
+):
+    """A seed whose run folder holds another config's checkpoint stops the script before any
+    seed trains, not when its turn comes."""
+    main, args = _node_classification_script(tmp_path, datasets_root)
+    tiny = ["--set", "train.epochs=2", "model.hidden=8", "model.proj_hidden=8", "--tag", "tiny"]
+    assert main(args + tiny) == 0
+    (tmp_path / "results/grace/tiny/seed0.json").unlink()  # seed 0 pending, checkpoint kept
+    other = args[:5] + ["1", "0"] + args[6:]  # --seeds 1 0: seed 1 would train first
+    with pytest.raises(SystemExit, match="another config") as err:
+        main(other + tiny[:-2] + ["model.tau=0.9", "--tag", "tiny"])
+    assert "grace/tiny/seed0" in str(err.value)
+    assert not (tmp_path / "runs/grace/tiny/seed1").exists()
+    assert main(args + tiny) == 0  # the same config still resumes it
+
+
 def test_results_page_is_generated_from_results_files(tmp_path):
     import sys
     from pathlib import Path
