@@ -9,9 +9,10 @@
 #   source .gpu/env.sh && bash experiments/gpu_cells.sh LIMIT [method:Dataset ...]
 # e.g. `bash experiments/gpu_cells.sh 500 grace:Physics bgrl:Photo`; without cells, all of them.
 #
-# Each cell is one process (seeds $SEEDS, default 0-4, in turn, on $DEVICE, default cuda) under `timeout LIMIT`; seeds already in
-# results/node/ (tracked, so they travel with the checkout) are skipped, and the seeds that
-# finish are copied to $OUT/results/node/, logs to $OUT/logs/. Copy what comes back into
+# Each cell is one process (seeds $SEEDS, default 0-4, in turn, on $DEVICE, default cuda)
+# under `timeout LIMIT`; seeds already in results/node/ (tracked, so they travel with the
+# checkout) are skipped, and the seeds that finish are copied to $OUT/results/node/, logs to
+# $OUT/logs/. Copy what comes back into
 # results/node/ here, commit, and rerun for the rest.
 set -uo pipefail
 limit=${1:?usage: gpu_cells.sh LIMIT_SECONDS [method:Dataset ...]}
@@ -30,8 +31,9 @@ for cell in "${cells[@]}"; do
   method=${cell%%:*}
   dataset=${cell#*:}
   timeout "$limit" python experiments/node_classification.py --methods "$method" \
-    --datasets "$dataset" --device "${DEVICE:-cuda}" --seeds ${SEEDS:-0 1 2 3 4} --results "$work/node" --runs-dir "$work/runs" \
-    --no-table >"$out/logs/$method-$dataset.log" 2>&1 &
+    --datasets "$dataset" --device "${DEVICE:-cuda}" --seeds ${SEEDS:-0 1 2 3 4} \
+    --results "$work/node" --runs-dir "$work/runs" --no-table \
+    >"$out/logs/$method-$dataset.log" 2>&1 &
 done
 wait
 # only the seeds this run added (those that travelled in are already here)

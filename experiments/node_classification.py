@@ -34,7 +34,7 @@ from graphssl.experiment import (
     merge_config,
     parse_overrides,
     probe_embeddings,
-    resolved_config,
+    recorded_config,
     run_pretraining,
     training_config,
 )
@@ -99,9 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                 + "\n  ".join(str(s) for s in stale)
             )
     for method, dataset, seed in itertools.product(args.methods, args.datasets, args.seeds):
-        folder = args.tag or args.preset or config_key(dataset)
-        path = Path(args.results) / method / folder / f"seed{seed}.json"
-        run_dir = Path(args.runs_dir) / method / folder / f"seed{seed}"
+        path, run_dir = run_paths(args, method, dataset, seed)
         if args.reprobe:
             reprobe(path, run_dir, method, dataset, args)
             continue
@@ -151,6 +149,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def run_paths(args: argparse.Namespace, method: str, dataset: str, seed: int) -> tuple[Path, Path]:
+    """The results file and the run folder (checkpoint, embeddings) of one seed."""
+    folder = args.tag or args.preset or config_key(dataset)
+    return (
+        Path(args.results) / method / folder / f"seed{seed}.json",
+        Path(args.runs_dir) / method / folder / f"seed{seed}",
+    )
+
+
+def requested_config(args: argparse.Namespace, method: str, dataset: str) -> dict:
+    """The config the command line asks for: the method's config for ``dataset`` (or
+    ``--preset``) with the ``--set`` overrides."""
+    return merge_config(load_config(method, dataset, args.preset), parse_overrides(args.set))
+
+
 def stale_checkpoints(args: argparse.Namespace) -> list[Path]:
     """The run folders of the seeds still to run whose checkpoint was made with another
     config, found before any training (``run_pretraining`` would refuse each only when its
@@ -158,14 +171,11 @@ def stale_checkpoints(args: argparse.Namespace) -> list[Path]:
     can only judge with the model built (more epochs) are left to that later check."""
     stale = []
     for method, dataset, seed in itertools.product(args.methods, args.datasets, args.seeds):
-        folder = args.tag or args.preset or config_key(dataset)
-        if (Path(args.results) / method / folder / f"seed{seed}.json").exists():
-            continue
-        run_dir = Path(args.runs_dir) / method / folder / f"seed{seed}"
+        path, run_dir = run_paths(args, method, dataset, seed)
         previous = run_dir / "config.json"
-        if not (run_dir / "checkpoint.pt").exists() or not previous.exists():
+        if path.exists() or not (run_dir / "checkpoint.pt").exists() or not previous.exists():
             continue
-        resolved = resolved_config(method, dataset, seed, parse_overrides(args.set), args.preset)
+        resolved = recorded_config(method, dataset, seed, requested_config(args, method, dataset))
         if not continues_run(json.loads(previous.read_text()), resolved, model=None):
             stale.append(run_dir)
     return stale
@@ -196,7 +206,7 @@ def reprobe(path: Path, run_dir: Path, method: str, dataset: str, args: argparse
         print(f"reprobe: skip {path} (no results file or no {run_dir / 'embeddings.pt'})")
         return
     result = json.loads(path.read_text())
-    cfg = merge_config(load_config(method, dataset, args.preset), parse_overrides(args.set))
+    cfg = requested_config(args, method, dataset)
     if training_config(result["config"]) != training_config(cfg):
         raise SystemExit(
             f"reprobe: {path} was pretrained with another config than the current one; "

@@ -123,17 +123,14 @@ def table(runs: dict[tuple[str, str], list[dict]]) -> str:
         delta = f"{mean - pub_value:+.2f}" if pub_value is not None else "–"
         split = rs[0]["config"]["eval"]["split"]
         device = rs[0]["environment"].get("cuda_device") or rs[0]["device"]
-        spe = (
-            "–"
-            if _untrained(rs[0])
-            else (f"{statistics.median(r['seconds_per_epoch'] for r in rs):.3f}")
-        )
+        if _untrained(rs[0]):  # no epochs to time, nothing reproduced
+            spe, verdict = "–", "untrained (reference)"
+        else:
+            spe = f"{statistics.median(r['seconds_per_epoch'] for r in rs):.3f}"
+            verdict = _verdict(mean, pub_value, tolerance)
         walls = [r["wall_seconds"] for r in rs if "wall_seconds" in r]
         wall = f"{statistics.median(walls):.0f}" if walls else "–"
         code = ", ".join(sorted({r["environment"].get("git_commit", "?") for r in rs}))
-        verdict = (
-            "untrained (reference)" if _untrained(rs[0]) else _verdict(mean, pub_value, tolerance)
-        )
         rss = [r["peak_rss_gib"] for r in rs if r.get("peak_rss_gib") is not None]
         peak = f"{max(rss):.1f}" if rss else "–"
         lines.append(

@@ -100,15 +100,9 @@ class ConfigMismatchError(ValueError):
     """A run folder holds a checkpoint that the requested config cannot resume."""
 
 
-def resolved_config(
-    method: str,
-    dataset: str,
-    seed: int,
-    overrides: dict[str, Any] | None = None,
-    preset: str | None = None,
-) -> dict[str, Any]:
-    """The full config of one run as ``config.json`` in its folder records it."""
-    cfg = merge_config(load_config(method, dataset, preset), overrides or {})
+def recorded_config(method: str, dataset: str, seed: int, cfg: dict[str, Any]) -> dict[str, Any]:
+    """The config of one run as ``config.json`` in its folder records it: ``cfg`` (the
+    method's config for ``dataset``, overrides applied) with the method, dataset and seed."""
     return {"method": method, "dataset": dataset, "seed": seed, **cfg}
 
 
@@ -256,8 +250,7 @@ def run_pretraining(
     ``out`` receives ``config.json`` (resolved), ``metrics.json``, ``checkpoint.pt`` (model,
     optimiser and RNG state; ``resume=True`` continues from it) and ``embeddings.pt``.
     """
-    resolved = resolved_config(method, dataset, seed, overrides, preset)
-    cfg = {k: v for k, v in resolved.items() if k not in ("method", "dataset", "seed")}
+    cfg = merge_config(load_config(method, dataset, preset), overrides or {})
     dev = resolve_device(device)
     transform = T.NormalizeFeatures() if cfg["data"].get("normalize_features") else None
     ds = load_dataset(dataset, root, cache_dir=cache_dir, transform=transform)
@@ -272,6 +265,7 @@ def run_pretraining(
     out_dir = Path(out) if out is not None else None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
+        resolved = recorded_config(method, dataset, seed, cfg)
         previous = out_dir / "config.json"
         if resume and (out_dir / "checkpoint.pt").exists() and previous.exists():
             if not continues_run(json.loads(previous.read_text()), resolved, model):
@@ -341,7 +335,7 @@ __all__ = [
     "ConfigMismatchError",
     "config_key",
     "continues_run",
-    "resolved_config",
+    "recorded_config",
     "environment",
     "load_config",
     "merge_config",
