@@ -3,19 +3,28 @@
 # lent GPU (the `device` tool): GRACE on Coauthor-Physics (1500 epochs, the >= 95.0 bar) and the
 # Amazon / Coauthor cells of GRACE, GCA, BGRL (10,000 epochs) and G-BT.
 #
-# Stage here, once:
-#   ../shared/gpu/stage.sh Amazon/Computers Amazon/Photo Coauthor/CS Coauthor/Physics
+# Stage here, once (at most 64 MiB travel: Computers alone is 32 MB, so pick):
+#   ../shared/gpu/stage.sh Coauthor/CS Coauthor/Physics Amazon/Photo
 # Then run on the device (carry .gpu), with the run's timeout_s a minute above LIMIT:
-#   source .gpu/env.sh && bash experiments/gpu_cells.sh LIMIT [method:Dataset ...]
-# e.g. `bash experiments/gpu_cells.sh 500 grace:Physics bgrl:Photo`; without cells, all of them.
+#   source .gpu/env.sh && bash experiments/gpu_cells.sh LIMIT [method:Dataset[:seed,seed...] ...]
+# e.g. `bash experiments/gpu_cells.sh 500 grace:Physics:0 grace:Physics:1 gca:CS`; without cells,
+# all of them.
 #
-# Each cell is one process (seeds $SEEDS, default 0-4, in turn, on $DEVICE, default cuda)
-# under `timeout LIMIT`; seeds already in results/node/ (tracked, so they travel with the
-# checkout) are skipped, and the seeds that finish are copied to $OUT/results/node/, logs to
-# $OUT/logs/. Copy what comes back into
-# results/node/ here, commit, and rerun for the rest.
+# Each cell is one process (its seeds, else $SEEDS, default 0-4, in turn, on $DEVICE, default
+# cuda) under `timeout LIMIT`; give one seed per cell to run a dataset's seeds side by side. Seeds
+# already in results/node/ (tracked, so they travel with the checkout) are skipped. The seeds that
+# finish and every cell's log come back in one file, $OUT/gpu_cells.tar.gz (the device returns at
+# most 8 files, 2 folders down). Here: `tar -xzf .../gpu_cells.tar.gz -C /tmp/g && cp -r
+# /tmp/g/node/. results/node/`, commit, and rerun for the rest. $EXTRA adds arguments to every
+# process (e.g. `--set train.epochs=2 --tag smoke` for a dry run). It writes into the checkout it
+# runs in (results/node/, runs/node/): on the device that is a copy.
+#
+# Side by side, the processes take turns on the GPU. On an H200, two GRACE Physics seeds beside a
+# G-BT CS cell each ran at 2.1 epochs/s (1500 epochs: ~12 min), and G-BT's probe (L-BFGS, many
+# small synchronising steps) did not finish in 400 s beside them, against ~35 s alone. Give the
+# heavy cells a run of their own.
 set -uo pipefail
-limit=${1:?usage: gpu_cells.sh LIMIT_SECONDS [method:Dataset ...]}
+limit=${1:?usage: gpu_cells.sh LIMIT_SECONDS [method:Dataset[:seeds] ...]}
 shift
 cells=("$@")
 if [ ${#cells[@]} -eq 0 ]; then
@@ -24,20 +33,22 @@ if [ ${#cells[@]} -eq 0 ]; then
 fi
 out=${OUT:?OUT must name the folder whose files come back}
 work=$(mktemp -d)
-cp -rp results/node "$work/node"
 touch "$work/start"
-mkdir -p "$out/logs" "$out/results/node"
+mkdir -p "$work/back/node" "$work/back/logs"
 for cell in "${cells[@]}"; do
-  method=${cell%%:*}
-  dataset=${cell#*:}
+  IFS=: read -r method dataset seeds <<<"$cell"
+  seeds=${seeds:+${seeds//,/ }}
+  seeds=${seeds:-${SEEDS:-0 1 2 3 4}}
+  # shellcheck disable=SC2086  # seeds and EXTRA are word lists
   timeout "$limit" python experiments/node_classification.py --methods "$method" \
-    --datasets "$dataset" --device "${DEVICE:-cuda}" --seeds ${SEEDS:-0 1 2 3 4} \
-    --results "$work/node" --runs-dir "$work/runs" --no-table \
-    >"$out/logs/$method-$dataset.log" 2>&1 &
+    --datasets "$dataset" --device "${DEVICE:-cuda}" --seeds $seeds \
+    --no-table ${EXTRA:-} \
+    >"$work/back/logs/$method-$dataset-${seeds// /_}.log" 2>&1 &
 done
 wait
 # only the seeds this run added (those that travelled in are already here)
-(cd "$work/node" && find . -name 'seed*.json' -newer "$work/start" -print0 |
-  xargs -0 -r cp --parents -t "$out/results/node")
-find "$out/results/node" -name 'seed*.json' | sort
-grep -h " seed " "$out"/logs/*.log
+(cd results/node && find . -name 'seed*.json' -newer "$work/start" -print0 |
+  xargs -0 -r cp --parents -t "$work/back/node")
+tar -czf "$out/gpu_cells.tar.gz" -C "$work/back" .
+(cd "$work/back" && find node -name 'seed*.json' | sort)
+grep -h " seed " "$work"/back/logs/*.log
