@@ -21,8 +21,9 @@
 #
 # Side by side, the processes take turns on the GPU. On an H200, two GRACE Physics seeds beside a
 # G-BT CS cell each ran at 2.1 epochs/s (1500 epochs: ~12 min), and G-BT's probe (L-BFGS, many
-# small synchronising steps) did not finish in 400 s beside them, against ~35 s alone. Give the
-# heavy cells a run of their own.
+# small synchronising steps) did not finish in 400 s beside them, against ~35 s alone. So the
+# probes run on the device's CPU (16 cores; --probe-device cpu), and heavy cells get a run of
+# their own.
 set -uo pipefail
 limit=${1:?usage: gpu_cells.sh LIMIT_SECONDS [method:Dataset[:seeds] ...]}
 shift
@@ -42,7 +43,7 @@ for cell in "${cells[@]}"; do
   # shellcheck disable=SC2086  # seeds and EXTRA are word lists
   timeout "$limit" python experiments/node_classification.py --methods "$method" \
     --datasets "$dataset" --device "${DEVICE:-cuda}" --seeds $seeds \
-    --no-table ${EXTRA:-} \
+    --probe-device cpu --no-table ${EXTRA:-} \
     >"$work/back/logs/$method-$dataset-${seeds// /_}.log" 2>&1 &
 done
 wait

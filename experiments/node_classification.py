@@ -50,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", default=None, help="data root (default: $GRAPHSSL_DATA)")
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--probe-device",
+        default=None,
+        help="device of the linear probe (default: --device); cpu where several runs share a GPU",
+    )
     parser.add_argument("--results", default=str(REPO / "results" / "node"))
     parser.add_argument(
         "--preset", help="a config file of experiments/configs/<method>/ other than the dataset's"
@@ -118,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                 cache_dir=args.cache_dir,
                 seed=seed,
                 device=args.device,
+                probe_device=args.probe_device,
                 progress=True,
                 preset=args.preset,
                 overrides=parse_overrides(args.set),

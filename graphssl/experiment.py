@@ -243,15 +243,21 @@ def run_pretraining(
     resume: bool = False,
     progress: bool = True,
     raw_baseline: bool = False,
+    probe_device: str | None = None,
 ) -> dict[str, Any]:
     """Pretrains ``method`` on ``dataset`` with its published config, probes the frozen
     embedding and returns (and, with ``out``, writes) the results.
+
+    ``probe_device`` runs the linear probe elsewhere than the training (default: on the same
+    device). ``"cpu"`` suits a GPU shared by several runs: the L-BFGS probe is many small steps,
+    each waiting on the GPU.
 
     ``out`` receives ``config.json`` (resolved), ``metrics.json``, ``checkpoint.pt`` (model,
     optimiser and RNG state; ``resume=True`` continues from it) and ``embeddings.pt``.
     """
     cfg = merge_config(load_config(method, dataset, preset), overrides or {})
     dev = resolve_device(device)
+    probe_dev = dev if probe_device is None else resolve_device(probe_device)  # before training
     transform = T.NormalizeFeatures() if cfg["data"].get("normalize_features") else None
     ds = load_dataset(dataset, root, cache_dir=cache_dir, transform=transform)
     if len(ds) != 1:
@@ -299,7 +305,9 @@ def run_pretraining(
     train_time = sum(h["time"] for h in history) if history else wall
     data = data.to(dev)
     z = model.embed(data)
-    probe, probe_info = probe_embeddings(ds, z, cfg["eval"], seed)
+    probe, probe_info = probe_embeddings(ds, z.to(probe_dev), cfg["eval"], seed)
+    if probe_dev != dev:
+        probe_info["device"] = str(probe_dev)
     result: dict[str, Any] = {
         "method": method,
         "dataset": dataset,
@@ -319,7 +327,8 @@ def run_pretraining(
         result["peak_cuda_gib"] = torch.cuda.max_memory_allocated(dev) / 2**30
     if raw_baseline:
         splits = probe_splits(ds, cfg["eval"], seed)
-        result["raw_accuracy"] = linear_probe(data.x, data.y, splits, seed=seed).to_dict()
+        x, y = data.x.to(probe_dev), data.y.to(probe_dev)
+        result["raw_accuracy"] = linear_probe(x, y, splits, seed=seed).to_dict()
     if out_dir is not None:
         torch.save(z.cpu(), out_dir / "embeddings.pt")
         (out_dir / "metrics.json").write_text(json.dumps({**result, "history": history}, indent=2))

@@ -268,3 +268,29 @@ def test_node_classification_script_continues_a_shorter_run(tmp_path, datasets_r
         main(args + ["--set", "train.epochs=3", "model.hidden=16", "model.proj_hidden=8"]
              + ["--tag", "other", "--continue-from", "two"])  # fmt: skip
     assert not (tmp_path / "runs/grace/other/seed0/checkpoint.pt").exists()
+
+
+def test_probe_device_is_checked_before_training_and_recorded(tmp_path, datasets_root):
+    """An unusable ``probe_device`` is refused before any epoch runs (no checkpoint is
+    written); with CUDA, a CUDA run probed on the CPU records where its probe ran."""
+    from graphssl.experiment import run_pretraining
+
+    small = {"model": {"hidden": 8, "proj_hidden": 8}, "train": {"epochs": 2}}
+    kwargs = dict(root=str(datasets_root), progress=False, overrides=small)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            run_pretraining(
+                "grace",
+                "Cora",
+                device="cpu",
+                probe_device="cuda",
+                out=tmp_path,
+                resume=True,
+                **kwargs,
+            )
+        assert not (tmp_path / "checkpoint.pt").exists()
+        same = run_pretraining("grace", "Cora", device="cpu", probe_device="cpu", **kwargs)
+        assert "device" not in same["probe"] and same["accuracy"]["mean"] > 20  # chance: 14
+        return
+    result = run_pretraining("grace", "Cora", device="cuda", probe_device="cpu", **kwargs)
+    assert result["device"] == "cuda" and result["probe"]["device"] == "cpu"
