@@ -10,7 +10,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from graphssl.experiment import config_key
+from graphssl.experiment import config_key, load_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -171,6 +171,26 @@ def target_matrix(runs: dict[tuple[str, str], list[dict]]) -> str:
     return "\n".join(lines)
 
 
+def cells_not_run(runs: dict[tuple[str, str], list[dict]]) -> str:
+    """The issue's cells with no results yet, each with the length of its config's run."""
+    lines = []
+    for method in TARGET_METHODS:
+        for dataset in TARGET_DATASETS:
+            if (method, dataset) not in PUBLISHED or runs.get((method, dataset)):
+                continue
+            cfg = load_config(method, dataset)
+            lines.append(
+                f"- {method} / {dataset}: {cfg['train']['epochs']} epochs "
+                f"(`experiments/configs/{method}/{dataset}.json`)"
+            )
+    if not lines:
+        return ""
+    return (
+        "Not run yet, for want of GPU time at their published epoch counts (on a lent GPU: "
+        "`experiments/gpu_cells.sh`):\n\n" + "\n".join(lines) + "\n"
+    )
+
+
 def write_results_page(results: Path, out: Path) -> None:
     runs = load_runs(results)
     sources = "\n".join(
@@ -191,6 +211,7 @@ seeds are marked):
 
 {target_matrix(runs)}
 
+{cells_not_run(runs)}
 All runs ("within 1.0": of the published number; for GRACE on Coauthor-Physics, which has
 no published GRACE number, the issue's bar of at least 95.0 itself; peak RSS: the resident
 memory of the whole run, data and probe included; a config folder other than the dataset's

@@ -214,6 +214,9 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     untrained = next(line for line in text.splitlines() if "| `citeseer_untrained` |" in line)
     assert "| 71.1 | -0.10 | untrained (reference) |" in untrained
     assert "not run yet / 71.1" in text  # it does not fill the issue's cell
+    # the cells with no results are listed with their configs' epoch counts
+    assert "- bgrl / citeseer: 50 epochs (`experiments/configs/bgrl/citeseer.json`)" in text
+    assert "- bgrl / photo: 10000 epochs" in text and "graphmae / citeseer: 300 epochs" not in text
 
 
 def test_resume_for_more_epochs_continues_the_run(tmp_path, datasets_root):
