@@ -16,7 +16,8 @@
 # finish and every cell's log come back in one file, $OUT/gpu_cells.tar.gz (the device returns at
 # most 8 files, 2 folders down). Here: `tar -xzf .../gpu_cells.tar.gz -C /tmp/g && cp -r
 # /tmp/g/node/. results/node/`, commit, and rerun for the rest. $EXTRA adds arguments to every
-# process (e.g. `--set train.epochs=2 --tag smoke` for a dry run). It writes into the checkout it
+# process (e.g. `--set train.epochs=2 --tag smoke` for a dry run; `train.checkpoint_every=N` to
+# keep more of a run that the timeout stops). It writes into the checkout it
 # runs in (results/node/, runs/node/): on the device that is a copy.
 #
 # Side by side, the processes take turns on the GPU. On an H200, two GRACE Physics seeds beside a
@@ -51,5 +52,20 @@ wait
 (cd results/node && find . -name 'seed*.json' -newer "$work/start" -print0 |
   xargs -0 -r cp --parents -t "$work/back/node")
 tar -czf "$out/gpu_cells.tar.gz" -C "$work/back" .
+# the checkpoints of the seeds that did not finish, in 15 MiB parts (the device returns files of
+# at most 16 MiB): `cat .../gpu_runs.tar.* | tar -x` here restores their runs/node/ folders, and
+# a later run that carries them (`carry` runs/node/<method>/<tag>) resumes them
+mkdir -p "$work/runs"
+for ck in runs/node/*/*/seed*/checkpoint.pt; do
+  [ -e "$ck" ] || continue
+  run=$(dirname "$ck")                        # runs/node/<method>/<tag>/seed<k>
+  [ -e "results/${run#runs/}.json" ] && continue  # finished: its results came back
+  cp --parents "$ck" "$run/config.json" "$work/runs/"
+done
+if [ -n "$(ls -A "$work/runs")" ]; then
+  tar -cf - -C "$work/runs" runs | split -b 15M -d - "$out/gpu_runs.tar."
+  echo "unfinished runs (checkpoints in $(ls "$out" | grep -c gpu_runs.tar) part(s)):"
+  (cd "$work/runs" && find runs -name checkpoint.pt | sort)
+fi
 (cd "$work/back" && find node -name 'seed*.json' | sort)
 grep -h " seed " "$work"/back/logs/*.log
