@@ -54,10 +54,11 @@ wait
 tar -czf "$out/gpu_cells.tar.gz" -C "$work/back" .
 # the checkpoints of the seeds that did not finish, in 15 MiB parts (the device returns files of
 # at most 16 MiB): `cat .../gpu_runs.tar.* | tar -x` here restores their runs/node/ folders, and
-# a later run that carries them (`carry` runs/node/<method>/<tag>) resumes them
+# a later run that carries them (`carry` runs/node/<method>/<tag>) resumes them; count them in
+# the 64 MiB that travel (GRACE Physics: about 27 MB a seed)
 mkdir -p "$work/runs"
 for ck in runs/node/*/*/seed*/checkpoint.pt; do
-  [ -e "$ck" ] || continue
+  [ "$ck" -nt "$work/start" ] || continue     # written by this call
   run=$(dirname "$ck")                        # runs/node/<method>/<tag>/seed<k>
   [ -e "results/${run#runs/}.json" ] && continue  # finished: its results came back
   cp --parents "$ck" "$run/config.json" "$work/runs/"
