@@ -106,6 +106,15 @@ def _published(method: str, folder: str, dataset: str) -> tuple[float, str] | No
     return PUBLISHED.get((method, folder)) or PUBLISHED.get((method, config_key(dataset)))
 
 
+def _by_device(rs: list[dict]) -> dict[str, list[dict]]:
+    """The runs of one results folder grouped by the device they trained on (GPU name, else
+    ``cpu``), in order of first appearance: timings are only comparable within a group."""
+    groups: dict[str, list[dict]] = {}
+    for r in rs:
+        groups.setdefault(r["environment"].get("cuda_device") or r["device"], []).append(r)
+    return groups
+
+
 def table(runs: dict[tuple[str, str], list[dict]]) -> str:
     lines = [
         "| method | dataset | config | protocol | ours (mean ± std over seeds) | seeds "
@@ -122,14 +131,19 @@ def table(runs: dict[tuple[str, str], list[dict]]) -> str:
         pub_value = pub[0] if pub else None
         delta = f"{mean - pub_value:+.2f}" if pub_value is not None else "–"
         split = rs[0]["config"]["eval"]["split"]
-        device = rs[0]["environment"].get("cuda_device") or rs[0]["device"]
+        groups = _by_device(rs)
+        # one entry per device, in the same order in the device, s/epoch and wall columns
+        device = " / ".join(f"{d} ×{len(g)}" if len(groups) > 1 else d for d, g in groups.items())
         if _untrained(rs[0]):  # no epochs to time, nothing reproduced
             spe, verdict = "–", "untrained (reference)"
         else:
-            spe = f"{statistics.median(r['seconds_per_epoch'] for r in rs):.3f}"
+            spe = " / ".join(
+                f"{statistics.median(r['seconds_per_epoch'] for r in g):.3f}"
+                for g in groups.values()
+            )
             verdict = _verdict(mean, pub_value, tolerance)
-        walls = [r["wall_seconds"] for r in rs if "wall_seconds" in r]
-        wall = f"{statistics.median(walls):.0f}" if walls else "–"
+        walls = [[r["wall_seconds"] for r in g if "wall_seconds" in r] for g in groups.values()]
+        wall = " / ".join(f"{statistics.median(w):.0f}" if w else "–" for w in walls)
         code = ", ".join(sorted({r["environment"].get("git_commit", "?") for r in rs}))
         rss = [r["peak_rss_gib"] for r in rs if r.get("peak_rss_gib") is not None]
         peak = f"{max(rss):.1f}" if rss else "–"

@@ -173,7 +173,7 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
     from results_table import write_results_page
 
-    def result(method, dataset, folder, seed, acc, rss, epochs=None):
+    def result(method, dataset, folder, seed, acc, rss, epochs=None, gpu=None):
         path = tmp_path / "results" / method / folder / f"seed{seed}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         record = {
@@ -189,6 +189,9 @@ def test_results_page_is_generated_from_results_files(tmp_path):
             "peak_rss_gib": rss,
             "environment": {"git_commit": "abc1234"},
         }
+        if gpu is not None:
+            record.update(device="cuda", seconds_per_epoch=0.02, wall_seconds=30.0)
+            record["environment"]["cuda_device"] = gpu
         path.write_text(json.dumps(record))
 
     result("graphmae", "CiteSeer", "citeseer", 0, 73.0, 1.0)
@@ -196,6 +199,9 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     result("grace", "Physics", "physics_50ep", 0, 94.5, 7.25)
     result("bgrl", "CiteSeer", "citeseer_untrained", 0, 71.0, 1.0, epochs=0)
     result("bgrl", "Cora", "cora_gcn", 0, 81.0, 1.0, epochs=100)
+    result("gbt", "CS", "cs", 0, 93.0, 3.0, gpu="GPU X")
+    result("gbt", "CS", "cs", 1, 92.0, 1.0, gpu="GPU X")
+    result("gbt", "CS", "cs", 2, 93.0, 1.0)
     out = tmp_path / "results.md"
     write_results_page(tmp_path / "results", out)
     text = out.read_text()
@@ -214,6 +220,9 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     untrained = next(line for line in text.splitlines() if "| `citeseer_untrained` |" in line)
     assert "| 71.1 | -0.10 | untrained (reference) |" in untrained
     assert "not run yet / 71.1" in text  # it does not fill the issue's cell
+    # seeds trained on different devices: timings per device, never pooled
+    mixed = next(line for line in text.splitlines() if "| gbt | CS |" in line)
+    assert "| 0.020 / 1.500 | 30 / 90 | 3.0 | GPU X ×2 / cpu ×1 |" in mixed
     # the cells with no results are listed with their configs' epoch counts
     assert "- bgrl / citeseer: 50 epochs (`experiments/configs/bgrl/citeseer.json`)" in text
     assert "- bgrl / photo: 10000 epochs" in text and "graphmae / citeseer: 300 epochs" not in text
