@@ -17,8 +17,8 @@
 # most 8 files, 2 folders down). Here: `tar -xzf .../gpu_cells.tar.gz -C /tmp/g && cp -r
 # /tmp/g/node/. results/node/`, commit, and rerun for the rest. $EXTRA adds arguments to every
 # process (e.g. `--set train.epochs=2 --tag smoke` for a dry run; `train.checkpoint_every=N` to
-# keep more of a run that the timeout stops). It writes into the checkout it
-# runs in (results/node/, runs/node/): on the device that is a copy.
+# keep more of a run that the timeout stops). It writes into the checkout it runs in
+# (results/node/, runs/node/): on the device that is a copy.
 #
 # Side by side, the processes take turns on the GPU. On an H200, two GRACE Physics seeds beside a
 # G-BT CS cell each ran at 2.1 epochs/s (1500 epochs: ~12 min), and G-BT's probe (L-BFGS, many
