@@ -147,9 +147,10 @@ def table(runs: dict[tuple[str, str], list[dict]]) -> str:
         code = ", ".join(sorted({r["environment"].get("git_commit", "?") for r in rs}))
         rss = [r["peak_rss_gib"] for r in rs if r.get("peak_rss_gib") is not None]
         peak = f"{max(rss):.1f}" if rss else "–"
+        std_text = f"{std:.2f}" if len(rs) > 1 else "–"  # no spread from one seed
         lines.append(
             f"| {method} | {rs[0]['dataset']} | `{dataset}` | {PROTOCOL.get(split, split)} | "
-            f"**{mean:.2f} ± {std:.2f}** | {len(rs)} | {rs[0]['accuracy']['num_runs']} | "
+            f"**{mean:.2f} ± {std_text}** | {len(rs)} | {rs[0]['accuracy']['num_runs']} | "
             f"{_probe(rs[0])} | {pub_value if pub else '–'} | {delta} | "
             f"{verdict} | {spe} | {wall} | {peak} | "
             f"{device} | {code} |"
@@ -179,7 +180,7 @@ def target_matrix(runs: dict[tuple[str, str], list[dict]]) -> str:
                 continue
             mean, _ = _summary(rs)
             mark = "" if mean >= pub[0] - 1.0 else " ✗"
-            seeds = f" ({len(rs)} seeds)" if len(rs) < 5 else ""
+            seeds = f" ({len(rs)} of 5 seeds)" if len(rs) < 5 else ""
             cells.append(f"{mean:.2f} / {pub[0]}{mark}{seeds}")
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -212,7 +212,8 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     assert "best-val step" in cells[7] and cells[13] == "1.5"  # probe, peak RSS
     physics = next(line for line in text.splitlines() if "| grace | Physics |" in line)
     assert "| 95.0 | -0.50 | **no** |" in physics and "| 7.2 |" in physics
-    assert "72.50 / 73.4 (2 seeds)" in text  # the matrix cell
+    assert "72.50 / 73.4 (2 of 5 seeds)" in text  # the matrix cell
+    assert "**94.50 ± –** | 1 |" in physics  # one seed: no spread to show
     # a variant folder is held to its dataset's published number; an untrained encoder is
     # shown beside it as a reference, never as a reproduction
     variant = next(line for line in text.splitlines() if "| `cora_gcn` |" in line)
