@@ -26,6 +26,7 @@ from graphssl.augment.functional import (
     perturb_edges,
     sample_edge_attr,
     sample_edges,
+    scale_feature_columns,
     shuffle_features,
     shuffle_nodes,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "random_walk_subgraph",
     "sample_edge_attr",
     "sample_edges",
+    "scale_feature_columns",
     "shuffle_features",
     "shuffle_nodes",
     "to_csr",

@@ -81,7 +81,8 @@ def mask_feature_columns(
     own columns.
 
     Args:
-        x: node features ``[num_nodes, num_features]``.
+        x: node features ``[num_nodes, num_features]``, dense or ``torch.sparse_csr`` (the
+            result has the same layout; see :func:`scale_feature_columns`).
         p: probability that a column is masked.
         batch: optional graph index of each node ``[num_nodes]``.
         num_graphs: number of graphs (default: ``batch.max() + 1``).
@@ -92,8 +93,7 @@ def mask_feature_columns(
         ``[num_graphs, num_features]`` (``True`` = masked).
     """
     _check_prob(p)
-    if x.dim() != 2:
-        raise ValueError(f"x must be [num_nodes, num_features] (got shape {tuple(x.shape)})")
+    _check_features(x)
     if batch is None:
         num_graphs = 1
     elif num_graphs is None:
@@ -101,9 +101,49 @@ def mask_feature_columns(
     mask = _uniform((num_graphs, x.size(1)), x.device, generator) < p
     if not mask.any():
         return x.clone(), mask
-    keep = (~mask).to(x.dtype)
-    x = x * (keep if batch is None else keep[batch])
-    return x, mask
+    return scale_feature_columns(x, (~mask).to(x.dtype), batch), mask
+
+
+def _check_features(x: Tensor) -> None:
+    if x.layout not in (torch.strided, torch.sparse_csr):
+        raise ValueError(
+            f"x must be a dense or a torch.sparse_csr tensor (got layout {x.layout}); "
+            f"convert it with x.to_dense() or x.to_sparse_csr()"
+        )
+    if x.dim() != 2:
+        raise ValueError(f"x must be [num_nodes, num_features] (got shape {tuple(x.shape)})")
+
+
+def _csr_rows(x: Tensor) -> Tensor:
+    """Row index ``[nnz]`` of every stored entry of the sparse CSR matrix ``x``."""
+    crow = x.crow_indices()
+    rows = torch.arange(x.size(0), device=x.device)
+    return rows.repeat_interleave(crow.diff(), output_size=x.values().numel())
+
+
+def scale_feature_columns(x: Tensor, scale: Tensor, batch: Tensor | None = None) -> Tensor:
+    r"""Multiplies feature column ``f`` of every node of graph ``g`` by ``scale[g, f]``.
+
+    For sparse bag-of-words features (Coauthor: 0.4-0.9% non-zeros), ``x`` may be a
+    ``torch.sparse_csr`` tensor: the result keeps its sparsity pattern (masked entries become
+    stored zeros), so a column mask costs ``O(nnz)`` instead of ``O(N * F)`` and the
+    encoder's first linear map stays a sparse product.
+
+    Args:
+        x: node features ``[num_nodes, num_features]``, dense or sparse CSR.
+        scale: ``[num_graphs, num_features]`` (``[1, num_features]`` without ``batch``).
+        batch: optional graph id of every node ``[num_nodes]``.
+
+    Returns:
+        ``[num_nodes, num_features]`` in the layout of ``x``.
+    """
+    if x.layout != torch.sparse_csr:
+        return x * (scale if batch is None else scale[batch])
+    col = x.col_indices()
+    factor = scale[0, col] if batch is None else scale[batch[_csr_rows(x)], col]
+    return torch.sparse_csr_tensor(
+        x.crow_indices(), col, x.values() * factor, x.shape, check_invariants=False
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -777,7 +817,7 @@ def feature_weights_adaptive(
     |x_{u,f}| \, c_u)` (GCA's reference code adds the 1 so that an all-zero column is finite).
 
     Args:
-        x: node features ``[num_nodes, num_features]``.
+        x: node features ``[num_nodes, num_features]``, dense or sparse CSR.
         centrality: node centrality ``c`` ``[num_nodes]``.
         batch: optional graph id of every node ``[num_nodes]``.
         num_graphs: number of graphs.
@@ -787,10 +827,16 @@ def feature_weights_adaptive(
     Returns:
         ``[num_graphs, num_features]`` (float64).
     """
+    _check_features(x)
     batch, num_graphs = graph_index(x.size(0), batch, num_graphs, x.device)
+    total = torch.zeros(num_graphs, x.size(1), dtype=torch.float64, device=x.device)
+    if x.layout == torch.sparse_csr:  # O(nnz): only the stored entries contribute
+        rows, values = _csr_rows(x), x.values()
+        mag = (values != 0).double() if binary else values.abs().double()
+        weighted = mag * centrality.double()[rows]
+        return torch.log1p(total.index_put_((batch[rows], x.col_indices()), weighted, True))
     mag = (x != 0).double() if binary else x.abs().double()
     weighted = mag * centrality.double().view(-1, 1)
-    total = torch.zeros(num_graphs, x.size(1), dtype=torch.float64, device=x.device)
     return torch.log1p(total.index_add_(0, batch, weighted))
 
 
@@ -815,7 +861,7 @@ def mask_features_adaptive(
     node of the graph loses the same columns.
 
     Args:
-        x: node features ``[num_nodes, num_features]``.
+        x: node features ``[num_nodes, num_features]``, dense or sparse CSR.
         p: mean masking probability (before the cap).
         centrality: node centrality ``[num_nodes]`` (see :func:`node_centrality`).
         p_tau: cap on any column's probability.
@@ -830,8 +876,7 @@ def mask_features_adaptive(
     """
     _check_prob(p)
     _check_prob(p_tau, "p_tau")
-    if x.dim() != 2:
-        raise ValueError(f"x must be [num_nodes, num_features] (got shape {tuple(x.shape)})")
+    _check_features(x)
     batch, num_graphs = graph_index(x.size(0), batch, num_graphs, x.device)
     score = feature_weights_adaptive(
         x, centrality, batch=batch, num_graphs=num_graphs, binary=binary
@@ -841,4 +886,4 @@ def mask_features_adaptive(
         score.view(-1), p, group=group, num_graphs=num_graphs, p_tau=p_tau
     ).view(num_graphs, x.size(1))
     mask = _rand(probs.numel(), x.device, generator).view_as(probs) < probs
-    return x * (~mask).to(x.dtype)[batch], mask
+    return scale_feature_columns(x, (~mask).to(x.dtype), batch), mask

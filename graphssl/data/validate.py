@@ -143,6 +143,10 @@ def _check_finite(value: Tensor, where: str) -> None:
     """Raises when a floating point ``[rows, ...]`` tensor holds NaN or infinity."""
     if not (value.is_floating_point() or value.is_complex()) or value.numel() == 0:
         return
+    if value.layout == torch.sparse_csr:  # sparse features: only stored entries can be bad
+        if bool(torch.isfinite(value.values()).all()):
+            return
+        value = value.to_dense()  # the error path, reported as for dense features
     finite = torch.isfinite(value)
     if bool(finite.all()):
         return

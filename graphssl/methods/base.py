@@ -14,10 +14,16 @@ class NodeMethod(nn.Module):
     implement :meth:`loss` and, for EMA targets, :meth:`update`.
 
     ``generator`` (``None``: the global RNG) is handed to the method's augmentations.
+
+    ``supports_sparse_features``: whether :meth:`loss` and :meth:`embed` accept ``data.x`` as
+    a ``torch.sparse_csr`` tensor: true for methods whose only feature augmentation is column
+    masking (:func:`~graphssl.augment.functional.scale_feature_columns`); the encoder must
+    accept it too, as PyG's ``GCNConv`` does (its linear map becomes a sparse product).
     """
 
     encoder: nn.Module
     generator: torch.Generator | None = None
+    supports_sparse_features: bool = False
 
     def encode(self, data: Data) -> Tensor:
         """Node embeddings ``[num_nodes, dim]`` of ``data`` with gradients."""

@@ -29,6 +29,8 @@ class BGRL(NodeMethod):
         total_steps: optimiser steps of the whole run.
     """
 
+    supports_sparse_features = True
+
     def __init__(
         self,
         encoder: nn.Module,

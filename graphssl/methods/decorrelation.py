@@ -16,6 +16,8 @@ from graphssl.objectives import barlow_twins_loss, cca_ssg_loss
 class _TwoViewDecorrelation(NodeMethod):
     """Two edge-drop + feature-mask views, one encoder, an objective on its two outputs."""
 
+    supports_sparse_features = True
+
     def __init__(
         self,
         encoder: nn.Module,

@@ -38,6 +38,8 @@ class GAE(NodeMethod):
         variational: VGAE instead of GAE.
     """
 
+    supports_sparse_features = True
+
     def __init__(self, encoder: nn.Module, variational: bool = False) -> None:
         super().__init__()
         self.variational = variational

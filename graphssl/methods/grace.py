@@ -29,6 +29,8 @@ class GRACE(NodeMethod):
             graphs); ``None``: :func:`~graphssl.objectives.info_nce`'s choice by graph size.
     """
 
+    supports_sparse_features = True
+
     def __init__(
         self,
         encoder: nn.Module,
