@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import platform
 import resource
@@ -172,8 +173,11 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
 
 
+@functools.lru_cache(maxsize=1)
 def _git_commit() -> str | None:
-    """The source tree's commit (``+dirty`` with uncommitted changes), when run from a clone."""
+    """The source tree's commit (``+dirty`` with uncommitted changes), when run from a clone;
+    read once per process, at its first run, so that a results file written hours later
+    names the code the process runs, not a commit made meanwhile."""
     repo = Path(__file__).resolve().parents[1]
     if not (repo / ".git").exists():
         return None
@@ -284,6 +288,7 @@ def run_pretraining(
     optimiser and RNG state; ``resume=True`` continues from it) and ``embeddings.pt``.
     """
     cfg = merge_config(load_config(method, dataset, preset), overrides or {})
+    env = environment()  # before training: the commit of the code this process runs
     dev = resolve_device(device)
     probe_dev = dev if probe_device is None else resolve_device(probe_device)  # before training
     transform = T.NormalizeFeatures() if cfg["data"].get("normalize_features") else None
@@ -350,7 +355,7 @@ def run_pretraining(
         "train_seconds": train_time,
         "seconds_per_epoch": train_time / max(len(history), 1),
         "peak_rss_gib": peak_rss_gib(),
-        "environment": environment(),
+        "environment": env,
     }
     if dev.type == "cuda":
         result["peak_cuda_gib"] = torch.cuda.max_memory_allocated(dev) / 2**30
