@@ -67,8 +67,17 @@ def run(spec: str, args: argparse.Namespace, device, scratch: str) -> dict:
         for name, amp in (("float32", False), ("amp", True)):
             sides[name].append(time_side(model, ds[0], cfg["train"], total, amp, device))
     out = {"method": method, "dataset": dataset, "config": cfg}
+    out.update(summarize_sides(sides, args.warmup))
+    out["ratio"] = out["amp"]["median_s"] / out["float32"]["median_s"]
+    return out
+
+
+def summarize_sides(sides: dict[str, list[dict]], warmup: int) -> dict[str, dict]:
+    """Per side: median / min / max s/epoch over every round's epochs after ``warmup``, the
+    last loss of each round, and the rounds' raw :func:`time_side` records."""
+    out = {}
     for name, runs in sides.items():
-        timed = [t for r in runs for t in r["times_s"][args.warmup :]]
+        timed = [t for r in runs for t in r["times_s"][warmup:]]
         out[name] = {
             "median_s": statistics.median(timed),
             "min_s": min(timed),
@@ -76,7 +85,6 @@ def run(spec: str, args: argparse.Namespace, device, scratch: str) -> dict:
             "loss_last": [r["loss_last"] for r in runs],
             "runs": runs,
         }
-    out["ratio"] = out["amp"]["median_s"] / out["float32"]["median_s"]
     return out
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from grace_epoch import machine_info  # noqa: E402
-from mixed_precision import time_side  # noqa: E402
+from mixed_precision import summarize_sides, time_side  # noqa: E402
 
 from graphssl.data import load_dataset  # noqa: E402
 from graphssl.experiment import load_config, use_sparse_features  # noqa: E402
@@ -56,15 +55,7 @@ def run(spec: str, args: argparse.Namespace, device, scratch: str) -> dict:
         for name, data in (("dense", dense), ("sparse", sparse)):
             sides[name].append(time_side(model, data, cfg["train"], total, False, device))
     out = {"method": method, "dataset": dataset, "density": density, "config": cfg}
-    for name, runs in sides.items():
-        timed = [t for r in runs for t in r["times_s"][args.warmup :]]
-        out[name] = {
-            "median_s": statistics.median(timed),
-            "min_s": min(timed),
-            "max_s": max(timed),
-            "loss_last": [r["loss_last"] for r in runs],
-            "runs": runs,
-        }
+    out.update(summarize_sides(sides, args.warmup))
     out["ratio"] = out["sparse"]["median_s"] / out["dense"]["median_s"]
     return out
 
