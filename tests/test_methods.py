@@ -154,3 +154,23 @@ def test_graphmae_initialises_its_gat_layers_as_graphmae_does():
     assert all(float(c.bias.detach().abs().sum()) == 0.0 for c in ours.encoder.gnn.convs)
     with pytest.raises(ValueError, match="gat_init"):
         build_method("graphmae", 1433, hidden=64, heads=4, gat_init="dgl")
+
+
+def test_gca_views_weigh_features_as_gca_does(cora):
+    """GCA's reference code weighs feature columns by presence (``feature_drop_weights``) and by
+    the degree of the whole graph, computed once, not of the view after edge dropping."""
+    from graphssl.augment import functional as F
+
+    model = build_method("gca", cora.num_features, hidden=16, proj_hidden=16)
+    assert model.binary_features
+    degree = F.node_centrality(cora.edge_index, cora.num_nodes, "degree")
+    for aug, p in zip(model.augment, model.drop_feature, strict=True):
+        view = aug(cora, torch.Generator().manual_seed(5))
+        expected, mask = F.mask_features_adaptive(
+            cora.x, p, centrality=degree, binary=True, generator=torch.Generator().manual_seed(5)
+        )
+        assert mask.any() and torch.equal(view.x, expected)
+        assert view.edge_index.size(1) < cora.edge_index.size(1)
+    # magnitude weights for continuous features, on request
+    dense = build_method("gca", cora.num_features, hidden=16, proj_hidden=16, binary_features=False)
+    assert not dense.augment[0].augmentations[0].binary

@@ -20,8 +20,10 @@ class GCA(GRACE):
         encoder, out_dim, proj_dim, tau, drop_edge, drop_feature, chunk_size: as
             :class:`GRACE`; the drop rates are the mean rates (each capped at 0.7).
         centrality: ``"degree"``, ``"pagerank"`` or ``"eigenvector"``.
-        binary_features: weigh feature columns by presence (``x != 0``) rather than magnitude,
-            GCA's choice for bag-of-words features.
+        binary_features: weigh feature columns by presence (``x != 0``) rather than magnitude;
+            GCA's reference code does so on every dataset but WikiCS (its
+            ``feature_drop_weights`` against ``feature_drop_weights_dense``), so on the Amazon
+            and Coauthor bag-of-words features. ``False`` for continuous features.
     """
 
     def __init__(
@@ -30,23 +32,40 @@ class GCA(GRACE):
         out_dim: int,
         proj_dim: int,
         centrality: str = "degree",
+        binary_features: bool = True,
         **kwargs: Any,
     ) -> None:
-        self.centrality = centrality  # read by make_views() during GRACE.__init__
+        # read by make_views() during GRACE.__init__
+        self.centrality = centrality
+        self.binary_features = binary_features
         super().__init__(encoder, out_dim, proj_dim, **kwargs)
 
     @classmethod
-    def from_config(cls, in_channels: int, *, centrality: str = "degree", **config: Any) -> GCA:
+    def from_config(
+        cls,
+        in_channels: int,
+        *,
+        centrality: str = "degree",
+        binary_features: bool = True,
+        **config: Any,
+    ) -> GCA:
         """GRACE's architecture with adaptive views."""
         model = super().from_config(in_channels, **config)
         model.centrality = centrality
+        model.binary_features = binary_features
         model.augment = model.make_views()
         return model
 
     def make_views(self) -> list:
+        """Adaptive feature masking, then adaptive edge dropping: both weigh by the centrality
+        of the input graph (as GCA computes its weights once, on the whole graph), which the
+        feature masking would not see after the edges are dropped."""
         return [
             Compose(
-                [DropEdgesAdaptive(pe, self.centrality), MaskFeaturesAdaptive(pf, self.centrality)]
+                [
+                    MaskFeaturesAdaptive(pf, self.centrality, binary=self.binary_features),
+                    DropEdgesAdaptive(pe, self.centrality),
+                ]
             )
             for pe, pf in zip(self.drop_edge, self.drop_feature, strict=True)
         ]
