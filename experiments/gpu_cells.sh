@@ -25,6 +25,10 @@
 # small synchronising steps) did not finish in 400 s beside them, against ~35 s alone. So the
 # probes run on the device's CPU (16 cores; --probe-device cpu), and heavy cells get a run of
 # their own.
+#
+# The Coauthor configs of GRACE, GCA and BGRL keep the features as sparse CSR
+# (data.sparse_features); that path has not yet run on a GPU here, so a GPU session first
+# runs `python -m pytest -q tests/test_sparse_features.py -k cuda` (seconds).
 set -uo pipefail
 limit=${1:?usage: gpu_cells.sh LIMIT_SECONDS [method:Dataset[:seeds] ...]}
 shift
