@@ -21,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -88,9 +89,20 @@ def summarize_sides(sides: dict[str, list[dict]], warmup: int) -> dict[str, dict
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--runs", nargs="+", default=["bgrl:CiteSeer", "grace:Photo", "gbt:Photo"])
+def compare_main(
+    benchmark: str,
+    doc: str,
+    default_runs: list[str],
+    run_spec: Callable[[str, argparse.Namespace, torch.device, str], dict],
+    describe: Callable[[dict], str],
+    argv: list[str] | None = None,
+) -> int:
+    """The command line of a two-sided per-epoch benchmark (this one, ``sparse_features.py``):
+    parses ``--runs`` and the timing options, runs ``run_spec`` per ``method:dataset`` with a
+    scratch dataset cache, prints ``describe(row)`` per row and writes
+    ``results/<benchmark>_<device>.json`` (or ``--out``) with the machine and every row."""
+    p = argparse.ArgumentParser(description=doc.split("\n")[0])
+    p.add_argument("--runs", nargs="+", default=default_runs)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--rounds", type=int, default=1)
@@ -103,30 +115,38 @@ def main(argv: list[str] | None = None) -> int:
     device = resolve_device(args.device)
     t0 = time.perf_counter()
     rows = []
-    with tempfile.TemporaryDirectory(prefix="mixed_precision_") as scratch:
+    with tempfile.TemporaryDirectory(prefix=f"{benchmark}_") as scratch:
         for spec in args.runs:
-            row = run(spec, args, device, scratch)
+            row = run_spec(spec, args, device, scratch)
             rows.append(row)
-            f32, amp = row["float32"], row["amp"]
-            print(
-                f"{row['method']:>9} {row['dataset']:<10} float32 {f32['median_s']:.3f} s/epoch  "
-                f"amp {amp['median_s']:.3f} s/epoch  ratio {row['ratio']:.2f}  "
-                f"last loss {f32['loss_last'][-1]:.4f} / {amp['loss_last'][-1]:.4f}",
-                flush=True,
-            )
+            print(describe(row), flush=True)
     result = {
-        "benchmark": "mixed_precision",
+        "benchmark": benchmark,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": machine_info(device, torch.get_num_threads()),
         "args": vars(args),
         "wall_s": time.perf_counter() - t0,
         "results": rows,
     }
-    out = Path(args.out or HERE / "results" / f"mixed_precision_{device.type}.json")
+    out = Path(args.out or HERE / "results" / f"{benchmark}_{device.type}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, default=str))
     print(f"wrote {out}")
     return 0
+
+
+def describe(row: dict) -> str:
+    f32, amp = row["float32"], row["amp"]
+    return (
+        f"{row['method']:>9} {row['dataset']:<10} float32 {f32['median_s']:.3f} s/epoch  "
+        f"amp {amp['median_s']:.3f} s/epoch  ratio {row['ratio']:.2f}  "
+        f"last loss {f32['loss_last'][-1]:.4f} / {amp['loss_last'][-1]:.4f}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    default_runs = ["bgrl:CiteSeer", "grace:Photo", "gbt:Photo"]
+    return compare_main("mixed_precision", __doc__, default_runs, run, describe, argv)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,7 @@ up to float rounding). Written: ``benchmarks/results/sparse_features_<device>.js
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import torch
@@ -29,13 +26,11 @@ import torch_geometric.transforms as T
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from grace_epoch import machine_info  # noqa: E402
-from mixed_precision import summarize_sides, time_side  # noqa: E402
+from mixed_precision import compare_main, summarize_sides, time_side  # noqa: E402
 
 from graphssl.data import load_dataset  # noqa: E402
 from graphssl.experiment import load_config, use_sparse_features  # noqa: E402
 from graphssl.methods import build_method  # noqa: E402
-from graphssl.train import resolve_device  # noqa: E402
 
 
 def run(spec: str, args: argparse.Namespace, device, scratch: str) -> dict:
@@ -60,46 +55,19 @@ def run(spec: str, args: argparse.Namespace, device, scratch: str) -> dict:
     return out
 
 
+def describe(row: dict) -> str:
+    dense, sparse = row["dense"], row["sparse"]
+    return (
+        f"{row['method']:>9} {row['dataset']:<10} density {row['density']:.4f}  "
+        f"dense {dense['median_s']:.3f} s/epoch  sparse {sparse['median_s']:.3f} s/epoch  "
+        f"ratio {row['ratio']:.2f}  last loss {dense['loss_last'][-1]:.5f} / "
+        f"{sparse['loss_last'][-1]:.5f}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--runs", nargs="+", default=["bgrl:CS", "grace:CS", "grace:Physics"])
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--warmup", type=int, default=1)
-    p.add_argument("--rounds", type=int, default=1)
-    p.add_argument("--root", default=None, help="data root (default: $GRAPHSSL_DATA)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--out", default=None)
-    args = p.parse_args(argv)
-    if args.epochs < 1 or args.rounds < 1 or args.warmup < 0:
-        p.error("--epochs and --rounds must be >= 1, --warmup >= 0")
-    device = resolve_device(args.device)
-    t0 = time.perf_counter()
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="sparse_features_") as scratch:
-        for spec in args.runs:
-            row = run(spec, args, device, scratch)
-            rows.append(row)
-            dense, sparse = row["dense"], row["sparse"]
-            print(
-                f"{row['method']:>9} {row['dataset']:<10} density {row['density']:.4f}  "
-                f"dense {dense['median_s']:.3f} s/epoch  sparse {sparse['median_s']:.3f} s/epoch  "
-                f"ratio {row['ratio']:.2f}  last loss {dense['loss_last'][-1]:.5f} / "
-                f"{sparse['loss_last'][-1]:.5f}",
-                flush=True,
-            )
-    result = {
-        "benchmark": "sparse_features",
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": machine_info(device, torch.get_num_threads()),
-        "args": vars(args),
-        "wall_s": time.perf_counter() - t0,
-        "results": rows,
-    }
-    out = Path(args.out or HERE / "results" / f"sparse_features_{device.type}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1, default=str))
-    print(f"wrote {out}")
-    return 0
+    default_runs = ["bgrl:CS", "grace:CS", "grace:Physics"]
+    return compare_main("sparse_features", __doc__, default_runs, run, describe, argv)
 
 
 if __name__ == "__main__":
