@@ -305,9 +305,11 @@ def _fmt_mem(r: dict | None, key: str) -> str:
     return f"{r[key]:.0f}"
 
 
-def print_table(rows: list[dict], device: torch.device) -> None:
+def print_table(rows: list[dict], device: torch.device, key: str) -> None:
+    """The side-by-side table of ``rows`` (one per ``row[key]``, e.g. a dataset or a method):
+    each side's median s/epoch with its range, the ratio and the memory peaks."""
     head = [
-        "dataset",
+        key,
         "graphssl s/epoch [min-max]",
         "PyGCL s/epoch [min-max]",
         "ratio",
@@ -321,7 +323,7 @@ def print_table(rows: list[dict], device: torch.device) -> None:
         g, p = row["graphssl"], row["pygcl"]
         ratio = row.get("ratio")
         line = [
-            row["dataset"],
+            row[key],
             _fmt_time(g),
             _fmt_time(p),
             "n/a" if ratio is None else f"{ratio:.2f}",
@@ -339,10 +341,10 @@ def print_table(rows: list[dict], device: torch.device) -> None:
     print("ratio = graphssl median / PyGCL median (target <= 1.0); [min-max] over timed epochs")
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--datasets", nargs="+", default=["Cora", "Photo"])
-    p.add_argument("--epochs", type=int, default=20, help="timed epochs per side and dataset")
+def add_comparison_args(p: argparse.ArgumentParser, unit: str) -> None:
+    """The options every graphssl-vs-PyGCL timing script shares; ``unit`` names what one
+    row of its table is (``"dataset"``, ``"method"``)."""
+    p.add_argument("--epochs", type=int, default=20, help=f"timed epochs per side and {unit}")
     p.add_argument("--warmup", type=int, default=3, help="untimed epochs before them")
     p.add_argument(
         "--root",
@@ -362,21 +364,13 @@ def main(argv: list[str] | None = None) -> int:
         "--rounds",
         type=int,
         default=1,
-        help="alternate graphssl / PyGCL this many times per dataset; timings are pooled",
+        help=f"alternate graphssl / PyGCL this many times per {unit}; timings are pooled",
     )
     p.add_argument(
         "--time-budget",
         type=float,
         default=None,
         help="stop a side once its timed epochs add up to this many seconds (>= 3 epochs)",
-    )
-    p.add_argument(
-        "--chunk-size", type=int, default=None, help="graphssl InfoNCE chunk (default dense)"
-    )
-    p.add_argument(
-        "--peer-example-forward",
-        action="store_true",
-        help="PyGCL: also encode the unperturbed graph each step, as its example does",
     )
     p.add_argument(
         "--compat-dir",
@@ -386,21 +380,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-peer", action="store_true")
     p.add_argument("--skip-graphssl", action="store_true")
     p.add_argument("--out", default=None, help="results JSON path")
-    args = p.parse_args(argv)
 
+
+def start_comparison(
+    p: argparse.ArgumentParser, args: argparse.Namespace, prefix: str, what: str = ""
+) -> tuple[torch.device, bool, dict]:
+    """Sets the device and thread count from ``args``, checks that the peer interpreter
+    exists (else the PyGCL side is skipped, with a message) and prints the machine. Returns
+    the device, whether to run the peer side, and the machine description for the results."""
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         p.error("--device cuda but torch.cuda.is_available() is False")
     if args.threads is None:
         args.threads = len(os.sched_getaffinity(0))
     torch.set_num_threads(args.threads)
-    names = [get_config(n)["name"] for n in args.datasets]  # validates the names early
 
     peer_py = peer_python(args)
     run_peers = not args.skip_peer
     if run_peers and shutil.which(peer_py) is None:
         print(
-            f"[grace_epoch] peers venv not found ({peer_py} missing): skipping PyGCL. "
+            f"[{prefix}] peers venv not found ({peer_py} missing): skipping PyGCL. "
             f"Create it with ../shared/peers/setup-peers.sh {args.peers_venv}",
             file=sys.stderr,
         )
@@ -409,11 +408,74 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info(device, args.threads)
     info["loadavg_start"] = os.getloadavg()
     print(
-        f"[grace_epoch] {info['cpu_model'] or info['processor']} | {info['cpu_count']} CPUs | "
+        f"[{prefix}] {info['cpu_model'] or info['processor']} | {info['cpu_count']} CPUs | "
         f"{args.threads} threads | torch {info['torch']} | device {device}"
-        + (f" ({info['cuda_device']})" if "cuda_device" in info else ""),
+        + (f" ({info['cuda_device']})" if "cuda_device" in info else "")
+        + (f" | {what}" if what else ""),
         file=sys.stderr,
     )
+    return device, run_peers, info
+
+
+def report_comparison(rows: list[dict], device: torch.device, key: str) -> None:
+    """Prints the table and notes the rows whose timings other processes disturbed."""
+    print()
+    print_table(rows, device, key)
+    busy = [
+        f"{row[key]}/{side}: {row[side]['other_cpu_frac']:.0%}"
+        for row in rows
+        for side in ("graphssl", "pygcl")
+        if row[side] and row[side].get("other_cpu_frac", 0.0) > 0.05
+    ]
+    if busy:
+        print(
+            "note: other processes used part of this machine's CPU during "
+            + ", ".join(busy)
+            + "; those timings are noisy, rerun on an idle machine"
+        )
+
+
+def write_results(
+    rows: list[dict],
+    args: argparse.Namespace,
+    device: torch.device,
+    info: dict,
+    wall_s: float,
+    prefix: str,
+) -> Path:
+    """Writes the results JSON (``args.out``, default ``results/<prefix>_<device>.json``)."""
+    info["loadavg_end"] = os.getloadavg()
+    out = Path(args.out or HERE / "results" / f"{prefix}_{device.type}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result = {
+        "benchmark": prefix,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": info,
+        "args": dict(vars(args)),
+        "wall_s": wall_s,
+        "results": rows,
+    }
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"results written to {out}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--datasets", nargs="+", default=["Cora", "Photo"])
+    add_comparison_args(p, "dataset")
+    p.add_argument(
+        "--chunk-size", type=int, default=None, help="graphssl InfoNCE chunk (default dense)"
+    )
+    p.add_argument(
+        "--peer-example-forward",
+        action="store_true",
+        help="PyGCL: also encode the unperturbed graph each step, as its example does",
+    )
+    args = p.parse_args(argv)
+    names = [get_config(n)["name"] for n in args.datasets]  # validates the names early
+    device, run_peers, info = start_comparison(p, args, "grace_epoch")
+
     rows = []
     t_start = time.perf_counter()
     for name in names:
@@ -429,35 +491,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         rows.append(row)
-    info["loadavg_end"] = os.getloadavg()
-
-    print()
-    print_table(rows, device)
-    busy = [
-        f"{row['dataset']}/{side}: {row[side]['other_cpu_frac']:.0%}"
-        for row in rows
-        for side in ("graphssl", "pygcl")
-        if row[side] and row[side].get("other_cpu_frac", 0.0) > 0.05
-    ]
-    if busy:
-        print(
-            "note: other processes used part of this machine's CPU during "
-            + ", ".join(busy)
-            + "; those timings are noisy, rerun on an idle machine"
-        )
-
-    out = Path(args.out or HERE / "results" / f"grace_epoch_{device.type}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    result = {
-        "benchmark": "grace_epoch",
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": info,
-        "args": {k: v for k, v in vars(args).items()},
-        "wall_s": time.perf_counter() - t_start,
-        "results": rows,
-    }
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"results written to {out}")
+    wall_s = time.perf_counter() - t_start
+    report_comparison(rows, device, "dataset")
+    write_results(rows, args, device, info, wall_s, "grace_epoch")
     return 0
 
 

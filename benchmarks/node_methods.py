@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -38,7 +37,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _peer_grace import (  # noqa: E402
-    DEFAULT_COMPAT_DIR,
     get_config,
     memory_report,
     start_memory,
@@ -46,13 +44,14 @@ from _peer_grace import (  # noqa: E402
 )
 from _peer_node_methods import METHODS, get_settings, one_off  # noqa: E402
 from grace_epoch import (  # noqa: E402
-    _fmt_mem,
-    _fmt_time,
+    add_comparison_args,
     alternate_sides,
     load_graphssl_data,
-    machine_info,
     merge_rounds,
     peer_python,
+    report_comparison,
+    start_comparison,
+    write_results,
 )
 
 PEER_SCRIPT = HERE / "_peer_node_methods.py"
@@ -213,38 +212,8 @@ def merge(runs: list[dict]) -> dict | None:
     return out
 
 
-def print_table(rows: list[dict], device: torch.device) -> None:
-    head = [
-        "method",
-        "graphssl s/epoch [min-max]",
-        "PyGCL s/epoch [min-max]",
-        "ratio",
-        "graphssl peak RSS MiB",
-        "PyGCL peak RSS MiB",
-    ]
-    if device.type == "cuda":
-        head += ["graphssl CUDA max MiB", "PyGCL CUDA max MiB"]
-    table = [head]
-    for row in rows:
-        g, p = row["graphssl"], row["pygcl"]
-        ratio = row.get("ratio")
-        line = [
-            row["method"],
-            _fmt_time(g),
-            _fmt_time(p),
-            "n/a" if ratio is None else f"{ratio:.2f}",
-            _fmt_mem(g, "peak_rss_mb"),
-            _fmt_mem(p, "peak_rss_mb"),
-        ]
-        if device.type == "cuda":
-            line += [_fmt_mem(g, "cuda_max_allocated_mb"), _fmt_mem(p, "cuda_max_allocated_mb")]
-        table.append(line)
-    widths = [max(len(r[i]) for r in table) for i in range(len(head))]
-    for i, r in enumerate(table):
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
-    print("ratio = graphssl median / PyGCL median (target <= 1.0); [min-max] over timed epochs")
+def print_diffusion(rows: list[dict]) -> None:
+    """MVGRL's one-off diffusion time and memory of each side."""
     for row in rows:
         sides = [
             f"{label} {r['diffusion_seconds']:.2f} s ({r['diffusion_edges']:,} edges, "
@@ -260,71 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p.add_argument("--dataset", default="Photo", help="Photo (Amazon-Photo) or Cora")
-    p.add_argument("--epochs", type=int, default=20, help="timed epochs per side and method")
-    p.add_argument("--warmup", type=int, default=3, help="untimed epochs before them")
-    p.add_argument(
-        "--root",
-        default=os.environ.get("GRAPHSSL_DATA", str(HERE.parents[1] / "shared" / "datasets")),
-    )
-    p.add_argument("--peers-venv", default=".venv-peers")
-    p.add_argument(
-        "--peer-python",
-        default=None,
-        help="interpreter for the PyGCL side instead of <peers-venv>/bin/python "
-        "(e.g. python3 on the GPU machine, with PyGCL on PYTHONPATH)",
-    )
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--rounds",
-        type=int,
-        default=1,
-        help="alternate graphssl / PyGCL this many times per method; timings are pooled",
-    )
-    p.add_argument(
-        "--time-budget",
-        type=float,
-        default=None,
-        help="stop a side once its timed epochs add up to this many seconds (>= 3 epochs)",
-    )
-    p.add_argument(
-        "--compat-dir",
-        default=os.environ.get("PEER_COMPAT_DIR", DEFAULT_COMPAT_DIR),
-        help="folder with peer_compat.py",
-    )
-    p.add_argument("--skip-peer", action="store_true")
-    p.add_argument("--skip-graphssl", action="store_true")
-    p.add_argument("--out", default=None, help="results JSON path")
+    add_comparison_args(p, "method")
     args = p.parse_args(argv)
-
-    device = torch.device(args.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        p.error("--device cuda but torch.cuda.is_available() is False")
-    if args.threads is None:
-        args.threads = len(os.sched_getaffinity(0))
-    torch.set_num_threads(args.threads)
     args.dataset = get_config(args.dataset)["name"]  # validates the name early
+    device, run_peers, info = start_comparison(p, args, "node_methods", args.dataset)
 
-    peer_py = peer_python(args)
-    run_peers = not args.skip_peer
-    if run_peers and shutil.which(peer_py) is None:
-        print(
-            f"[node_methods] peers venv not found ({peer_py} missing): skipping PyGCL. "
-            f"Create it with ../shared/peers/setup-peers.sh {args.peers_venv}",
-            file=sys.stderr,
-        )
-        run_peers = False
-
-    info = machine_info(device, args.threads)
-    info["loadavg_start"] = os.getloadavg()
-    print(
-        f"[node_methods] {info['cpu_model'] or info['processor']} | {info['cpu_count']} CPUs | "
-        f"{args.threads} threads | torch {info['torch']} | device {device}"
-        + (f" ({info['cuda_device']})" if "cuda_device" in info else "")
-        + f" | {args.dataset}",
-        file=sys.stderr,
-    )
     rows = []
     t_start = time.perf_counter()
     for method in args.methods:
@@ -344,35 +253,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         rows.append(row)
-    info["loadavg_end"] = os.getloadavg()
-
-    print()
-    print_table(rows, device)
-    busy = [
-        f"{row['method']}/{side}: {row[side]['other_cpu_frac']:.0%}"
-        for row in rows
-        for side in ("graphssl", "pygcl")
-        if row[side] and row[side].get("other_cpu_frac", 0.0) > 0.05
-    ]
-    if busy:
-        print(
-            "note: other processes used part of this machine's CPU during "
-            + ", ".join(busy)
-            + "; those timings are noisy, rerun on an idle machine"
-        )
-
-    out = Path(args.out or HERE / "results" / f"node_methods_{device.type}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    result = {
-        "benchmark": "node_methods",
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": info,
-        "args": dict(vars(args)),
-        "wall_s": time.perf_counter() - t_start,
-        "results": rows,
-    }
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"results written to {out}")
+    wall_s = time.perf_counter() - t_start
+    report_comparison(rows, device, "method")
+    print_diffusion(rows)
+    write_results(rows, args, device, info, wall_s, "node_methods")
     return 0
 
 

@@ -1,0 +1,67 @@
+"""The benchmark scripts run end to end (graphssl's side only: the peers venv is not part of
+the test environment) and write a results file with a timing per row."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def benchmark_modules():
+    """The scripts' modules; the torch thread count they set is restored afterwards."""
+    threads = torch.get_num_threads()
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import grace_epoch
+        import node_methods
+
+        yield grace_epoch, node_methods
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+        torch.set_num_threads(threads)
+
+
+def _timed_rows(out: Path, key: str) -> dict[str, dict]:
+    result = json.loads(out.read_text())
+    assert result["machine"]["loadavg_end"] is not None
+    return {row[key]: row for row in result["results"]}
+
+
+def test_node_methods_benchmark_writes_a_timing_per_method(
+    benchmark_modules, datasets_root: Path, tmp_path: Path, capsys
+) -> None:
+    _, node_methods = benchmark_modules
+    out = tmp_path / "node_methods.json"
+    argv = ["--methods", "grace", "mvgrl", "--dataset", "Cora", "--epochs", "2", "--warmup", "0"]
+    argv += ["--root", str(datasets_root), "--skip-peer", "--threads", "1", "--out", str(out)]
+    assert node_methods.main(argv) == 0
+    rows = _timed_rows(out, "method")
+    assert set(rows) == {"grace", "mvgrl"}
+    for row in rows.values():
+        assert row["pygcl"] is None and row["ratio"] is None
+        assert row["graphssl"]["epochs_timed"] == 2
+        assert 0 < row["graphssl"]["min_s"] <= row["graphssl"]["median_s"]
+    assert rows["mvgrl"]["graphssl"]["diffusion_seconds"] > 0
+    printed = capsys.readouterr().out
+    assert "mvgrl diffusion, once before training: graphssl" in printed
+    assert printed.index("ratio = graphssl median") < printed.index("results written to")
+
+
+def test_grace_epoch_benchmark_writes_a_timing_per_dataset(
+    benchmark_modules, datasets_root: Path, tmp_path: Path
+) -> None:
+    grace_epoch, _ = benchmark_modules
+    out = tmp_path / "grace_epoch.json"
+    argv = ["--datasets", "Cora", "--epochs", "2", "--warmup", "1", "--skip-peer"]
+    argv += ["--root", str(datasets_root), "--threads", "1", "--out", str(out)]
+    assert grace_epoch.main(argv) == 0
+    row = _timed_rows(out, "dataset")["Cora"]
+    assert row["graphssl"]["num_nodes"] == 2708
+    assert row["graphssl"]["epochs_timed"] == 2
