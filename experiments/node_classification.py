@@ -38,6 +38,7 @@ from graphssl.experiment import (
     run_pretraining,
     training_config,
 )
+from graphssl.train import load_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -174,7 +175,7 @@ def stale_checkpoints(args: argparse.Namespace) -> list[Path]:
     """The run folders of the seeds still to run whose checkpoint was made with another
     config, found before any training (``run_pretraining`` would refuse each only when its
     turn comes, after the seeds before it have trained). Differences that ``continues_run``
-    can only judge with the model built (more epochs) are left to that later check."""
+    can only judge with the model built (other epochs) are left to that later check."""
     stale = []
     for method, dataset, seed in itertools.product(args.methods, args.datasets, args.seeds):
         path, run_dir = run_paths(args, method, dataset, seed)
@@ -182,7 +183,8 @@ def stale_checkpoints(args: argparse.Namespace) -> list[Path]:
         if path.exists() or not (run_dir / "checkpoint.pt").exists() or not previous.exists():
             continue
         resolved = recorded_config(method, dataset, seed, requested_config(args, method, dataset))
-        if not continues_run(json.loads(previous.read_text()), resolved, model=None):
+        trained = int(load_checkpoint(run_dir / "checkpoint.pt")["epoch"])
+        if not continues_run(json.loads(previous.read_text()), resolved, None, trained):
             stale.append(run_dir)
     return stale
 

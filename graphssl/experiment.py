@@ -23,7 +23,7 @@ from graphssl.data import get_split, load_dataset
 from graphssl.eval import ProbeResult, linear_probe
 from graphssl.eval.linear_probe import DEFAULT_WEIGHT_DECAYS, SCALINGS
 from graphssl.methods import build_method, get_method
-from graphssl.train import pretrain, resolve_device
+from graphssl.train import load_checkpoint, pretrain, resolve_device
 
 
 def config_key(dataset: str) -> str:
@@ -108,14 +108,21 @@ def recorded_config(method: str, dataset: str, seed: int, cfg: dict[str, Any]) -
     return {"method": method, "dataset": dataset, "seed": seed, **cfg}
 
 
-def continues_run(previous: dict[str, Any], resolved: dict[str, Any], model: Any) -> bool:
+def continues_run(
+    previous: dict[str, Any],
+    resolved: dict[str, Any],
+    model: Any,
+    trained_epochs: int | None = None,
+) -> bool:
     """Whether a checkpoint made under config ``previous`` may be resumed under ``resolved``.
 
-    Either the two determine the same run (:func:`training_config`), or ``resolved`` only
-    asks for more epochs of a run in which nothing depends on the total epoch count: a
+    Either the two determine the same run (:func:`training_config`), or ``resolved`` asks for
+    another number of epochs of a run in which nothing depends on the total epoch count: a
     constant learning rate and no step-count schedule in ``model`` (such as BGRL's cosine
     EMA, whose ``total_steps`` is not ``None``). Continuing such a run for more epochs is
-    the same as having asked for them from the start.
+    the same as having asked for them from the start, and so is stopping it at a checkpoint
+    for fewer epochs, as long as the checkpoint (``trained_epochs`` done) has not gone past
+    them; fewer epochs with ``trained_epochs=None`` (unknown) are refused.
     """
     old, new = training_config(previous), training_config(resolved)
     if old == new:
@@ -124,7 +131,11 @@ def continues_run(previous: dict[str, Any], resolved: dict[str, Any], model: Any
     old_epochs, new_epochs = old_train.pop("epochs", None), new_train.pop("epochs", None)
     if {**old, "train": old_train} != {**new, "train": new_train}:
         return False
-    if old_epochs is None or new_epochs is None or int(new_epochs) < int(old_epochs):
+    if old_epochs is None or new_epochs is None:
+        return False
+    if int(new_epochs) < int(old_epochs) and (
+        trained_epochs is None or trained_epochs > int(new_epochs)
+    ):
         return False
     constant_lr = new_train.get("schedule") in (None, "constant")
     return constant_lr and getattr(model, "total_steps", None) is None
@@ -308,10 +319,12 @@ def run_pretraining(
         resolved = recorded_config(method, dataset, seed, cfg)
         previous = out_dir / "config.json"
         if resume and (out_dir / "checkpoint.pt").exists() and previous.exists():
-            if not continues_run(json.loads(previous.read_text()), resolved, model):
+            trained = int(load_checkpoint(out_dir / "checkpoint.pt")["epoch"])
+            if not continues_run(json.loads(previous.read_text()), resolved, model, trained):
                 raise ConfigMismatchError(
                     f"{out_dir} holds a checkpoint made with another config; resume it with "
-                    f"the same config (or more epochs, where no schedule depends on them), "
+                    f"the same config (or other epochs, where no schedule depends on them and the "
+                    f"checkpoint is not past them), "
                     f"or delete it or choose another output folder"
                 )
         previous.write_text(json.dumps(resolved, indent=2))

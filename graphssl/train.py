@@ -194,6 +194,10 @@ def pretrain(
         _set_rng_state(state["rng"])
         history = list(state["history"])
         start_epoch = int(state["epoch"]) + 1
+        if start_epoch - 1 > epochs:
+            raise ValueError(
+                f"checkpoint {checkpoint} is at epoch {start_epoch - 1}, past epochs={epochs}"
+            )
         best = state.get("best", best)
         stopped = bool(state.get("stopped", False))
 

@@ -263,6 +263,32 @@ def test_resume_for_more_epochs_is_refused_when_a_schedule_depends_on_them():
     assert not continues_run(cfg(2), cfg(3), bgrl)  # cosine EMA over the total steps
     assert not continues_run(cfg(2, schedule="cosine"), cfg(3, schedule="cosine"), grace)
     assert not continues_run(cfg(2), {**cfg(3), "model": {"hidden": 16}}, grace)
+    # fewer epochs: only from a checkpoint that has not gone past them
+    assert continues_run(cfg(4), cfg(2), grace, trained_epochs=2)
+    assert not continues_run(cfg(4), cfg(2), grace, trained_epochs=3)
+    assert not continues_run(cfg(4), cfg(2), grace)  # checkpoint epoch unknown
+    assert not continues_run(cfg(4), cfg(2), bgrl, trained_epochs=2)
+
+
+def test_a_longer_run_stopped_at_its_checkpoint_is_the_shorter_run(tmp_path, datasets_root):
+    """The checkpoint at epoch 2 of a run asked to go for 4 epochs, finished as a 2-epoch
+    run, gives the fresh 2-epoch run's numbers."""
+    import json
+
+    from graphssl.experiment import run_pretraining
+
+    def small(epochs):
+        return {"model": {"hidden": 8, "proj_hidden": 8}, "train": {"epochs": epochs}}
+
+    kwargs = dict(root=str(datasets_root), device="cpu", progress=False, resume=True)
+    fresh = run_pretraining("grace", "Cora", overrides=small(2), out=tmp_path / "a", **kwargs)
+    # the folder now looks like a 4-epoch run interrupted after its epoch-2 checkpoint
+    config = json.loads((tmp_path / "a" / "config.json").read_text())
+    config["train"]["epochs"] = 4
+    (tmp_path / "a" / "config.json").write_text(json.dumps(config))
+    stopped = run_pretraining("grace", "Cora", overrides=small(2), out=tmp_path / "a", **kwargs)
+    assert stopped["epochs"] == 2 and stopped["final_loss"] == fresh["final_loss"]
+    assert stopped["accuracy"]["mean"] == fresh["accuracy"]["mean"]
 
 
 def test_node_classification_script_continues_a_shorter_run(tmp_path, datasets_root):

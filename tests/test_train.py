@@ -42,6 +42,17 @@ def test_resume_matches_uninterrupted_run(tmp_path, device):
     assert load_checkpoint(ckpt)["epoch"] == 8
 
 
+def test_resume_from_a_checkpoint_past_the_epochs_is_refused(tmp_path):
+    """A checkpoint at epoch 4 cannot be a 3-epoch run: no silent 4-epoch history."""
+    data = make_csbm(num_nodes=100, seed=0)
+    ckpt = tmp_path / "ckpt.pt"
+    pretrain(_model(data), data, epochs=4, seed=3, progress=False, checkpoint=ckpt)
+    with pytest.raises(ValueError, match="at epoch 4, past epochs=3"):
+        pretrain(_model(data), data, epochs=3, progress=False, checkpoint=ckpt, resume=True)
+    h = pretrain(_model(data), data, epochs=4, progress=False, checkpoint=ckpt, resume=True)
+    assert len(h) == 4  # at its own epoch count it is simply finished
+
+
 def test_eval_every_records_metrics():
     data = make_csbm(num_nodes=200, seed=1)
     calls = []
