@@ -307,6 +307,23 @@ def test_node_classification_script_continues_a_shorter_run(tmp_path, datasets_r
         main(args + ["--set", "train.epochs=3", "model.hidden=16", "model.proj_hidden=8"]
              + ["--tag", "other", "--continue-from", "two"])  # fmt: skip
     assert not (tmp_path / "runs/grace/other/seed0/checkpoint.pt").exists()
+    # fewer epochs than the checkpoint has trained: refused, and nothing copied is left behind
+    with pytest.raises(SystemExit, match="another config"):
+        main(
+            args + ["--set", "train.epochs=2", *small, "--tag", "back", "--continue-from", "three"]
+        )
+    assert not (tmp_path / "runs/grace/back/seed0/checkpoint.pt").exists()
+    # ... and found before any training when the run folder is the command's own
+    (tmp_path / "results/grace/three/seed0.json").unlink()
+    with pytest.raises(SystemExit, match="checkpoints made with another config"):
+        main(args + ["--set", "train.epochs=2", *small, "--tag", "three"])
+    # a checkpoint at epoch 2 of a 4-epoch run is not stale for a 2-epoch run: it finishes
+    config = json.loads((tmp_path / "runs/grace/two/seed0/config.json").read_text())
+    config["train"]["epochs"] = 4
+    (tmp_path / "runs/grace/two/seed0/config.json").write_text(json.dumps(config))
+    (tmp_path / "results/grace/two/seed0.json").unlink()
+    assert main(args + ["--set", "train.epochs=2", *small, "--tag", "two"]) == 0
+    assert json.loads((tmp_path / "results/grace/two/seed0.json").read_text())["epochs"] == 2
 
 
 def test_probe_device_is_checked_before_training_and_recorded(tmp_path, datasets_root):
