@@ -38,7 +38,7 @@ from graphssl.experiment import (
     run_pretraining,
     training_config,
 )
-from graphssl.train import load_checkpoint
+from graphssl.train import checkpoint_epoch
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -183,7 +183,7 @@ def stale_checkpoints(args: argparse.Namespace) -> list[Path]:
         if path.exists() or not (run_dir / "checkpoint.pt").exists() or not previous.exists():
             continue
         resolved = recorded_config(method, dataset, seed, requested_config(args, method, dataset))
-        trained = int(load_checkpoint(run_dir / "checkpoint.pt")["epoch"])
+        trained = checkpoint_epoch(run_dir / "checkpoint.pt")
         if not continues_run(json.loads(previous.read_text()), resolved, None, trained):
             stale.append(run_dir)
     return stale

@@ -23,7 +23,7 @@ from graphssl.data import get_split, load_dataset
 from graphssl.eval import ProbeResult, linear_probe
 from graphssl.eval.linear_probe import DEFAULT_WEIGHT_DECAYS, SCALINGS
 from graphssl.methods import build_method, get_method
-from graphssl.train import load_checkpoint, pretrain, resolve_device
+from graphssl.train import checkpoint_epoch, pretrain, resolve_device
 
 
 def config_key(dataset: str) -> str:
@@ -319,7 +319,7 @@ def run_pretraining(
         resolved = recorded_config(method, dataset, seed, cfg)
         previous = out_dir / "config.json"
         if resume and (out_dir / "checkpoint.pt").exists() and previous.exists():
-            trained = int(load_checkpoint(out_dir / "checkpoint.pt")["epoch"])
+            trained = checkpoint_epoch(out_dir / "checkpoint.pt")
             if not continues_run(json.loads(previous.read_text()), resolved, model, trained):
                 raise ConfigMismatchError(
                     f"{out_dir} holds a checkpoint made with another config; resume it with "

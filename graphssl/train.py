@@ -73,6 +73,12 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     return torch.load(path, map_location=map_location, weights_only=True)
 
 
+def checkpoint_epoch(path: str | os.PathLike) -> int:
+    """The last finished epoch of the checkpoint at ``path``; its tensors are memory-mapped,
+    not read."""
+    return int(torch.load(path, map_location="cpu", weights_only=True, mmap=True)["epoch"])
+
+
 def make_optimizer(
     params: Iterable[nn.Parameter], name: str = "adam", lr: float = 1e-3, weight_decay: float = 0.0
 ) -> torch.optim.Optimizer:
