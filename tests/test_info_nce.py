@@ -103,6 +103,56 @@ def test_default_chunking_switches_to_tiles_on_large_graphs():
         torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-10)
 
 
+def _auto_blocks(z1, z2, keep_bytes, chunk_size=None):
+    """info_nce with chunk_size (default None) on a 40-node graph, with the thresholds lowered
+    so that None means blocks of 6 anchors in tiles of 4 columns; returns the loss, its
+    gradient and how many exp tiles the forward and the backward pass computed."""
+    calls = []
+    original = info_nce_module._exp_sim
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    with (
+        mock.patch.dict(info_nce_module._DENSE_MAX, cpu=10),
+        mock.patch.dict(info_nce_module._AUTO_CHUNK, cpu=6),
+        mock.patch.dict(info_nce_module._TILE_ELEMENTS, cpu=24),
+        mock.patch.object(info_nce_module, "_KEEP_BYTES", keep_bytes),
+        mock.patch.object(info_nce_module, "_exp_sim", spy),
+    ):
+        loss = info_nce(z1, z2, 0.5, chunk_size=chunk_size)
+        forward = len(calls)
+        grads = torch.autograd.grad(loss, (z1, z2))
+    return loss, grads, forward, len(calls) - forward
+
+
+def test_auto_blocks_keep_their_tiles_within_the_memory_budget():
+    # chunk_size=None above _DENSE_MAX: the exp tiles are kept for the backward pass when all
+    # of them fit in _KEEP_BYTES (no recomputation), else recomputed; the loss and gradient
+    # are the same bit for bit. An explicit chunk_size always recomputes (bounded memory).
+    g = torch.Generator().manual_seed(5)
+    z1 = torch.randn(40, 8, generator=g, requires_grad=True)
+    z2 = torch.randn(40, 8, generator=g, requires_grad=True)
+    pairs = info_nce_module._tile_pairs(40, 6, True, 24)
+    need = info_nce_module._kept_bytes(pairs, z1.element_size())
+    # float32: the 40 x 40 cross-view similarities, plus per view the tiles reaching above
+    # the diagonal (at least the 40 * 39 / 2 pairs j > i, at most all 1600)
+    assert 4 * (1600 + 2 * 780) <= need < 4 * (1600 + 2 * 1600)
+    kept = _auto_blocks(z1, z2, need)
+    recomputed = _auto_blocks(z1, z2, need - 1)
+    explicit = _auto_blocks(z1, z2, 1 << 30, chunk_size=6)
+    assert kept[2] == recomputed[2] == explicit[2] > 0
+    assert kept[3] == 0
+    assert recomputed[3] == recomputed[2] and explicit[3] == explicit[2]
+    for other in (recomputed, explicit):
+        assert torch.equal(kept[0], other[0])
+        for a, b in zip(kept[1], other[1]):
+            assert torch.equal(a, b)
+    ref = reference_info_nce(z1.double(), z2.double(), 0.5, True)
+    assert kept[0].item() == pytest.approx(ref.item(), rel=1e-5)
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     n=st.integers(2, 40),
