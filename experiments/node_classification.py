@@ -218,6 +218,7 @@ def reprobe(path: Path, run_dir: Path, method: str, dataset: str, args: argparse
     """Re-evaluates a finished run's saved embeddings under the current ``eval`` config and
     rewrites its results file (the previous accuracy is kept under ``reprobed``)."""
     from graphssl.data import load_dataset
+    from graphssl.eval import COLLAPSE_COSINE, mean_cosine_similarity
 
     if not path.exists() or not (run_dir / "embeddings.pt").exists():
         print(f"reprobe: skip {path} (no results file or no {run_dir / 'embeddings.pt'})")
@@ -232,10 +233,11 @@ def reprobe(path: Path, run_dir: Path, method: str, dataset: str, args: argparse
     ds = load_dataset(dataset, args.root, cache_dir=args.cache_dir)
     z = torch.load(run_dir / "embeddings.pt", map_location="cpu", weights_only=True)
     probe, info = probe_embeddings(ds, z, cfg["eval"], result["seed"])
+    cosine = mean_cosine_similarity(z)
     previous = {k: result.get(k) for k in ("accuracy", "probe")} | {
         "eval": result["config"]["eval"]
     }
-    result.update(accuracy=probe.to_dict(), probe=info)
+    result.update(accuracy=probe.to_dict(), probe=info, embedding_mean_cosine=cosine)
     result["config"]["eval"] = cfg["eval"]
     result.setdefault("reprobed", []).append(
         {
@@ -247,7 +249,9 @@ def reprobe(path: Path, run_dir: Path, method: str, dataset: str, args: argparse
     path.write_text(json.dumps(result, indent=2))
     print(
         f"reprobe {method} {dataset} seed {result['seed']}: "
-        f"{previous['accuracy']['mean']:.2f} -> {probe.mean:.2f} ({info['scalings']})"
+        f"{previous['accuracy']['mean']:.2f} -> {probe.mean:.2f} ({info['scalings']}); "
+        f"embeddings' mean cosine {cosine:.4f}"
+        + (" (collapsed)" if cosine > COLLAPSE_COSINE else "")
     )
 
 

@@ -10,6 +10,7 @@ import statistics
 import sys
 from pathlib import Path
 
+from graphssl.eval import COLLAPSE_COSINE
 from graphssl.experiment import config_key, load_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,6 +96,13 @@ def _verdict(mean: float, pub: float | None, tolerance: float = 1.0) -> str:
     return "yes" if mean >= pub - tolerance else "**no**"
 
 
+def _seeds(rs: list[dict]) -> str:
+    """The number of seeds, and how many of them collapsed (results files from before the
+    collapse check carry no ``embedding_mean_cosine`` and count as not collapsed)."""
+    collapsed = sum(r.get("embedding_mean_cosine", 0.0) > COLLAPSE_COSINE for r in rs)
+    return f"{len(rs)} ({collapsed} collapsed)" if collapsed else str(len(rs))
+
+
 def _untrained(r: dict) -> bool:
     """A reference run: the method's encoder probed at initialisation (``train.epochs=0``)."""
     return r["config"].get("train", {}).get("epochs") == 0
@@ -150,7 +158,7 @@ def table(runs: dict[tuple[str, str], list[dict]]) -> str:
         std_text = f"{std:.2f}" if len(rs) > 1 else "–"  # no spread from one seed
         lines.append(
             f"| {method} | {rs[0]['dataset']} | `{dataset}` | {PROTOCOL.get(split, split)} | "
-            f"**{mean:.2f} ± {std_text}** | {len(rs)} | {rs[0]['accuracy']['num_runs']} | "
+            f"**{mean:.2f} ± {std_text}** | {_seeds(rs)} | {rs[0]['accuracy']['num_runs']} | "
             f"{_probe(rs[0])} | {pub_value if pub else '–'} | {delta} | "
             f"{verdict} | {spe} | {wall} | {peak} | "
             f"{device} | {code} |"
@@ -235,7 +243,8 @@ no published GRACE number, the issue's bar of at least 95.0 itself; peak RSS: th
 memory of the whole run, data and probe included; a config folder other than the dataset's
 own, e.g. `cora_gcn`, is held to the dataset's published number; "untrained (reference)": the
 same encoder probed at initialisation, `--set train.epochs=0`, to show what the pretraining
-adds):
+adds; "collapsed": seeds whose embeddings' mean pairwise cosine exceeds {COLLAPSE_COSINE}, i.e.
+they all point almost the same way; they stay in the mean):
 
 {table(runs)}
 

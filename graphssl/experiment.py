@@ -10,6 +10,7 @@ import platform
 import resource
 import subprocess
 import time
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import torch_geometric.transforms as T
 from torch_geometric.data import Data
 
 from graphssl.data import get_split, load_dataset
-from graphssl.eval import ProbeResult, linear_probe
+from graphssl.eval import COLLAPSE_COSINE, ProbeResult, linear_probe, mean_cosine_similarity
 from graphssl.eval.linear_probe import DEFAULT_WEIGHT_DECAYS, SCALINGS
 from graphssl.methods import build_method, get_method
 from graphssl.train import checkpoint_epoch, pretrain, resolve_device
@@ -352,6 +353,14 @@ def run_pretraining(
     train_time = sum(h["time"] for h in history) if history else wall
     data = data.to(dev)
     z = model.embed(data)
+    cosine = mean_cosine_similarity(z)
+    if cosine > COLLAPSE_COSINE:
+        warnings.warn(
+            f"{method} on {dataset}, seed {seed}: the embeddings point almost the same way "
+            f"(mean cosine {cosine:.4f} > {COLLAPSE_COSINE}): the pretraining collapsed, and the "
+            f"probe accuracy below measures a collapsed model; a lower train.lr usually avoids it",
+            stacklevel=2,
+        )
     probe, probe_info = probe_embeddings(ds, z.to(probe_dev), cfg["eval"], seed)
     if probe_dev != dev:
         probe_info["device"] = str(probe_dev)
@@ -364,6 +373,7 @@ def run_pretraining(
         "accuracy": probe.to_dict(),
         "probe": probe_info,
         "final_loss": history[-1]["loss"] if history else None,
+        "embedding_mean_cosine": cosine,
         "epochs": len(history),
         "train_seconds": train_time,
         "seconds_per_epoch": train_time / max(len(history), 1),

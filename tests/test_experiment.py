@@ -143,6 +143,7 @@ def test_node_classification_script_writes_and_skips(tmp_path, datasets_root, ca
     assert again["reprobed"][0]["previous"]["accuracy"] == written["accuracy"]
     assert again["accuracy"]["mean"] == written["accuracy"]["mean"]  # same config, same probe
     assert again["wall_seconds"] == written["wall_seconds"]
+    assert again["embedding_mean_cosine"] == pytest.approx(written["embedding_mean_cosine"])
     # a run pretrained with another config cannot be re-probed as this one
     with pytest.raises(SystemExit):
         main(args + ["--set", "train.epochs=3", "model.hidden=8", "model.proj_hidden=8"]
@@ -173,7 +174,7 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
     from results_table import write_results_page
 
-    def result(method, dataset, folder, seed, acc, rss, epochs=None, gpu=None):
+    def result(method, dataset, folder, seed, acc, rss, epochs=None, gpu=None, cosine=None):
         path = tmp_path / "results" / method / folder / f"seed{seed}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         record = {
@@ -189,6 +190,8 @@ def test_results_page_is_generated_from_results_files(tmp_path):
             "peak_rss_gib": rss,
             "environment": {"git_commit": "abc1234"},
         }
+        if cosine is not None:  # results files from before the collapse check have none
+            record["embedding_mean_cosine"] = cosine
         if gpu is not None:
             record.update(device="cuda", seconds_per_epoch=0.02, wall_seconds=30.0)
             record["environment"]["cuda_device"] = gpu
@@ -200,8 +203,8 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     result("bgrl", "CiteSeer", "citeseer_untrained", 0, 71.0, 1.0, epochs=0)
     result("bgrl", "Cora", "cora_gcn", 0, 81.0, 1.0, epochs=100)
     result("gbt", "CS", "cs", 0, 93.0, 3.0, gpu="GPU X")
-    result("gbt", "CS", "cs", 1, 92.0, 1.0, gpu="GPU X")
-    result("gbt", "CS", "cs", 2, 93.0, 1.0)
+    result("gbt", "CS", "cs", 1, 92.0, 1.0, gpu="GPU X", cosine=0.9999)
+    result("gbt", "CS", "cs", 2, 93.0, 1.0, cosine=0.4)
     out = tmp_path / "results.md"
     write_results_page(tmp_path / "results", out)
     text = out.read_text()
@@ -224,6 +227,8 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     # seeds trained on different devices: timings per device, never pooled
     mixed = next(line for line in text.splitlines() if "| gbt | CS |" in line)
     assert "| 0.020 / 1.500 | 30 / 90 | 3.0 | GPU X ×2 / cpu ×1 |" in mixed
+    assert "| 3 (1 collapsed) |" in mixed  # a seed whose embeddings collapsed is counted
+    assert "**72.50 ± 0.50** | 2 |" in row
     # the cells with no results are listed with their configs' epoch counts
     assert "- bgrl / citeseer: 50 epochs (`experiments/configs/bgrl/citeseer.json`)" in text
     assert "- bgrl / photo: 10000 epochs" in text and "graphmae / citeseer: 300 epochs" not in text

@@ -1,5 +1,6 @@
 """Evaluation heads and protocols."""
 
+from graphssl.eval.collapse import COLLAPSE_COSINE, mean_cosine_similarity
 from graphssl.eval.linear_probe import ProbeResult, linear_probe
 
-__all__ = ["ProbeResult", "linear_probe"]
+__all__ = ["COLLAPSE_COSINE", "ProbeResult", "linear_probe", "mean_cosine_similarity"]
