@@ -218,7 +218,7 @@ def reprobe(path: Path, run_dir: Path, method: str, dataset: str, args: argparse
     """Re-evaluates a finished run's saved embeddings under the current ``eval`` config and
     rewrites its results file (the previous accuracy is kept under ``reprobed``)."""
     from graphssl.data import load_dataset
-    from graphssl.eval import COLLAPSE_COSINE, mean_cosine_similarity
+    from graphssl.eval import is_collapsed, mean_cosine_similarity
 
     if not path.exists() or not (run_dir / "embeddings.pt").exists():
         print(f"reprobe: skip {path} (no results file or no {run_dir / 'embeddings.pt'})")
@@ -250,8 +250,7 @@ def reprobe(path: Path, run_dir: Path, method: str, dataset: str, args: argparse
     print(
         f"reprobe {method} {dataset} seed {result['seed']}: "
         f"{previous['accuracy']['mean']:.2f} -> {probe.mean:.2f} ({info['scalings']}); "
-        f"embeddings' mean cosine {cosine:.4f}"
-        + (" (collapsed)" if cosine > COLLAPSE_COSINE else "")
+        f"embeddings' mean cosine {cosine:.4f}" + (" (collapsed)" if is_collapsed(cosine) else "")
     )
 
 

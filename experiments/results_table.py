@@ -10,7 +10,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from graphssl.eval import COLLAPSE_COSINE
+from graphssl.eval import COLLAPSE_COSINE, is_collapsed
 from graphssl.experiment import config_key, load_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,7 +99,7 @@ def _verdict(mean: float, pub: float | None, tolerance: float = 1.0) -> str:
 def _seeds(rs: list[dict]) -> str:
     """The number of seeds, and how many of them collapsed (results files from before the
     collapse check carry no ``embedding_mean_cosine`` and count as not collapsed)."""
-    collapsed = sum(r.get("embedding_mean_cosine", 0.0) > COLLAPSE_COSINE for r in rs)
+    collapsed = sum(is_collapsed(r.get("embedding_mean_cosine", 0.0)) for r in rs)
     return f"{len(rs)} ({collapsed} collapsed)" if collapsed else str(len(rs))
 
 

@@ -21,7 +21,13 @@ import torch_geometric.transforms as T
 from torch_geometric.data import Data
 
 from graphssl.data import get_split, load_dataset
-from graphssl.eval import COLLAPSE_COSINE, ProbeResult, linear_probe, mean_cosine_similarity
+from graphssl.eval import (
+    COLLAPSE_COSINE,
+    ProbeResult,
+    is_collapsed,
+    linear_probe,
+    mean_cosine_similarity,
+)
 from graphssl.eval.linear_probe import DEFAULT_WEIGHT_DECAYS, SCALINGS
 from graphssl.methods import build_method, get_method
 from graphssl.train import checkpoint_epoch, pretrain, resolve_device
@@ -354,7 +360,7 @@ def run_pretraining(
     data = data.to(dev)
     z = model.embed(data)
     cosine = mean_cosine_similarity(z)
-    if cosine > COLLAPSE_COSINE:
+    if is_collapsed(cosine):
         warnings.warn(
             f"{method} on {dataset}, seed {seed}: the embeddings point almost the same way "
             f"(mean cosine {cosine:.4f} > {COLLAPSE_COSINE}): the pretraining collapsed, and the "

@@ -36,3 +36,9 @@ def mean_cosine_similarity(z: Tensor) -> float:
     n = u.size(0)
     pairs = u.sum(0).square().sum() - u.square().sum()
     return (pairs / (n * (n - 1))).item()
+
+
+def is_collapsed(cosine: float) -> bool:
+    """Whether a mean pairwise cosine (:func:`mean_cosine_similarity`) marks embeddings as
+    collapsed: above :data:`COLLAPSE_COSINE`."""
+    return cosine > COLLAPSE_COSINE
