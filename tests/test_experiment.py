@@ -205,6 +205,10 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     result("gbt", "CS", "cs", 0, 93.0, 3.0, gpu="GPU X")
     result("gbt", "CS", "cs", 1, 92.0, 1.0, gpu="GPU X", cosine=0.9999)
     result("gbt", "CS", "cs", 2, 93.0, 1.0, cosine=0.4)
+    result("gca", "Photo", "photo", 0, 88.0, 1.0, epochs=10)
+    result("gca", "Photo", "photo_lr0.001_prelu", 0, 92.3, 1.0, epochs=10)
+    result("gca", "Photo", "photo_untrained", 0, 85.0, 1.0, epochs=0)
+    result("dgi", "Cora", "cora", 0, 80.0, 1.0, epochs=10)
     out = tmp_path / "results.md"
     write_results_page(tmp_path / "results", out)
     text = out.read_text()
@@ -229,6 +233,15 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     assert "| 0.020 / 1.500 | 30 / 90 | 3.0 | GPU X ×2 / cpu ×1 |" in mixed
     assert "| 3 (1 collapsed) |" in mixed  # a seed whose embeddings collapsed is counted
     assert "**72.50 ± 0.50** | 2 |" in row
+    # a cell below the bar says what is known of why, and lists its variants' numbers
+    listed = [line for line in text.splitlines() if line.startswith("- ") and " ✗: " in line]
+    below = {line.split(" ✗")[0]: line for line in listed}
+    assert set(below) == {"- dgi / cora", "- gca / photo"}
+    assert "seed 3 collapsed" in below["- gca / photo"]
+    assert below["- gca / photo"].endswith(
+        "; tried: `photo_lr0.001_prelu`: 92.30 over 1 seeds (within 1.0)."
+    )
+    assert below["- dgi / cora"].endswith(": no diagnosis recorded yet; no variant tried yet.")
     # the cells with no results are listed with their configs' epoch counts
     assert "- bgrl / citeseer: 50 epochs (`experiments/configs/bgrl/citeseer.json`)" in text
     assert "- bgrl / photo: 10000 epochs" in text and "graphmae / citeseer: 300 epochs" not in text
