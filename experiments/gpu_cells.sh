@@ -6,9 +6,10 @@
 # Stage here, once (at most 64 MiB travel: Computers alone is 32 MB, so pick):
 #   ../shared/gpu/stage.sh Coauthor/CS Coauthor/Physics Amazon/Photo
 # Then run on the device (carry .gpu), with the run's timeout_s a minute above LIMIT:
-#   source .gpu/env.sh && bash experiments/gpu_cells.sh LIMIT [method:Dataset[:seed,seed...] ...]
-# e.g. `bash experiments/gpu_cells.sh 500 grace:Physics:0 grace:Physics:1 gca:CS`; without cells,
-# all of them.
+#   source .gpu/env.sh && bash experiments/gpu_cells.sh LIMIT [method:Dataset[:seeds[:preset]] ...]
+# e.g. `bash experiments/gpu_cells.sh 500 grace:Physics:0 grace:Physics:1 gca:CS
+# gca:Photo::photo_lr0.001_prelu` (seeds: comma-separated, empty for all; preset: a config file of
+# experiments/configs/<method>/ other than the dataset's); without cells, all of them.
 #
 # Each cell is one process (its seeds, else $SEEDS, default 0-4, in turn, on $DEVICE, default
 # cuda) under `timeout LIMIT`; give one seed per cell to run a dataset's seeds side by side. Seeds
@@ -30,26 +31,26 @@
 # (data.sparse_features); that path has not yet run on a GPU here, so a GPU session first
 # runs `python -m pytest -q tests/test_sparse_features.py -k cuda` (seconds).
 set -uo pipefail
-limit=${1:?usage: gpu_cells.sh LIMIT_SECONDS [method:Dataset[:seeds] ...]}
+limit=${1:?usage: gpu_cells.sh LIMIT_SECONDS [method:Dataset[:seeds[:preset]] ...]}
 shift
 cells=("$@")
 if [ ${#cells[@]} -eq 0 ]; then
   cells=(grace:Physics grace:Computers grace:CS gca:Computers gca:Photo gca:CS
-         bgrl:Computers bgrl:Photo bgrl:CS gbt:CS)
+         gca:Photo::photo_lr0.001_prelu bgrl:Computers bgrl:Photo bgrl:CS gbt:CS)
 fi
 out=${OUT:?OUT must name the folder whose files come back}
 work=$(mktemp -d)
 touch "$work/start"
 mkdir -p "$work/back/node" "$work/back/logs"
 for cell in "${cells[@]}"; do
-  IFS=: read -r method dataset seeds <<<"$cell"
+  IFS=: read -r method dataset seeds preset <<<"$cell"
   seeds=${seeds:+${seeds//,/ }}
   seeds=${seeds:-${SEEDS:-0 1 2 3 4}}
   # shellcheck disable=SC2086  # seeds and EXTRA are word lists
   timeout "$limit" python experiments/node_classification.py --methods "$method" \
     --datasets "$dataset" --device "${DEVICE:-cuda}" --seeds $seeds \
-    --probe-device cpu --no-table ${EXTRA:-} \
-    >"$work/back/logs/$method-$dataset-${seeds// /_}.log" 2>&1 &
+    --probe-device cpu --no-table ${preset:+--preset $preset} ${EXTRA:-} \
+    >"$work/back/logs/$method-$dataset${preset:+-$preset}-${seeds// /_}.log" 2>&1 &
 done
 wait
 # only the seeds this run added (those that travelled in are already here)
