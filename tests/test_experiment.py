@@ -239,7 +239,7 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     assert set(below) == {"- dgi / cora", "- gca / photo"}
     assert "seed 3 collapsed" in below["- gca / photo"]
     assert below["- gca / photo"].endswith(
-        "; tried: `photo_lr0.001_prelu`: 92.30 over 1 seeds (within 1.0)."
+        "; tried: `photo_lr0.001_prelu`: 92.30 (within 1.0; seeds: 1)."
     )
     assert below["- dgi / cora"].endswith(": no diagnosis recorded yet; no variant tried yet.")
     # the cells with no results are listed with their configs' epoch counts
