@@ -304,7 +304,12 @@ def run_pretraining(
 
     ``out`` receives ``config.json`` (resolved), ``metrics.json``, ``checkpoint.pt`` (model,
     optimiser and RNG state; ``resume=True`` continues from it) and ``embeddings.pt``.
+
+    ``wall_seconds`` is the run's wall time, data loading and probe included; a resumed run
+    adds the time of the epochs trained before the resume (``resumed_from_epoch``), as
+    ``train_seconds`` does.
     """
+    started = time.perf_counter()
     cfg = merge_config(load_config(method, dataset, preset), overrides or {})
     env = environment()  # before training: the commit of the code this process runs
     dev = resolve_device(device)
@@ -321,13 +326,16 @@ def run_pretraining(
     model = build_method(method, ds.num_features, **{"total_steps": epochs, **cfg["model"]})
     data = use_sparse_features(data, cfg, model)
     out_dir = Path(out) if out is not None else None
+    checkpoint = None if out_dir is None else out_dir / "checkpoint.pt"
+    # the epochs an earlier process trained, which this one continues from
+    resumed = resume and checkpoint is not None and checkpoint.exists()
+    resumed_from = checkpoint_epoch(checkpoint) if resumed else 0
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         resolved = recorded_config(method, dataset, seed, cfg)
         previous = out_dir / "config.json"
-        if resume and (out_dir / "checkpoint.pt").exists() and previous.exists():
-            trained = checkpoint_epoch(out_dir / "checkpoint.pt")
-            if not continues_run(json.loads(previous.read_text()), resolved, model, trained):
+        if resumed_from and previous.exists():
+            if not continues_run(json.loads(previous.read_text()), resolved, model, resumed_from):
                 raise ConfigMismatchError(
                     f"{out_dir} holds a checkpoint made with another config; resume it with "
                     f"the same config (or other epochs, where no schedule depends on them and the "
@@ -348,7 +356,7 @@ def run_pretraining(
         patience=int(train_cfg.get("patience", 0)),
         device=dev,
         seed=seed,
-        checkpoint=None if out_dir is None else out_dir / "checkpoint.pt",
+        checkpoint=checkpoint,
         checkpoint_every=int(train_cfg.get("checkpoint_every", 100)),
         resume=resume,
         progress=progress,
@@ -384,6 +392,7 @@ def run_pretraining(
         "train_seconds": train_time,
         "seconds_per_epoch": train_time / max(len(history), 1),
         "peak_rss_gib": peak_rss_gib(),
+        "resumed_from_epoch": resumed_from,
         "environment": env,
     }
     if dev.type == "cuda":
@@ -392,6 +401,10 @@ def run_pretraining(
         splits = probe_splits(ds, cfg["eval"], seed)
         x, y = data.x.to_dense().to(probe_dev), data.y.to(probe_dev)
         result["raw_accuracy"] = linear_probe(x, y, splits, seed=seed).to_dict()
+    # the whole run's wall time: this process's, plus the epochs trained before it resumed
+    # (epochs lost between the last checkpoint and an interruption are not counted)
+    before_resume = sum(h["time"] for h in history if h["epoch"] <= resumed_from)
+    result["wall_seconds"] = time.perf_counter() - started + before_resume
     if out_dir is not None:
         torch.save(z.cpu(), out_dir / "embeddings.pt")
         (out_dir / "metrics.json").write_text(json.dumps({**result, "history": history}, indent=2))

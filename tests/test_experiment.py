@@ -174,7 +174,9 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
     from results_table import write_results_page
 
-    def result(method, dataset, folder, seed, acc, rss, epochs=None, gpu=None, cosine=None):
+    def result(
+        method, dataset, folder, seed, acc, rss, epochs=None, gpu=None, cosine=None, **extra
+    ):
         path = tmp_path / "results" / method / folder / f"seed{seed}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         record = {
@@ -195,13 +197,15 @@ def test_results_page_is_generated_from_results_files(tmp_path):
         if gpu is not None:
             record.update(device="cuda", seconds_per_epoch=0.02, wall_seconds=30.0)
             record["environment"]["cuda_device"] = gpu
+        record.update(extra)
         path.write_text(json.dumps(record))
 
     result("graphmae", "CiteSeer", "citeseer", 0, 73.0, 1.0)
     result("graphmae", "CiteSeer", "citeseer", 1, 72.0, 1.5)
-    result("grace", "Physics", "physics_50ep", 0, 94.5, 7.25)
+    result("grace", "Physics", "physics_50ep", 0, 94.5, 7.25, train_seconds=60.0)
     result("bgrl", "CiteSeer", "citeseer_untrained", 0, 71.0, 1.0, epochs=0)
-    result("bgrl", "Cora", "cora_gcn", 0, 81.0, 1.0, epochs=100)
+    # resumed before files recorded it: its wall time (90 s) covers only the last process
+    result("bgrl", "Cora", "cora_gcn", 0, 81.0, 1.0, epochs=100, train_seconds=200.0)
     result("gbt", "CS", "cs", 0, 93.0, 3.0, gpu="GPU X")
     result("gbt", "CS", "cs", 1, 92.0, 1.0, gpu="GPU X", cosine=0.9999)
     result("gbt", "CS", "cs", 2, 93.0, 1.0, cosine=0.4)
@@ -225,6 +229,8 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     # shown beside it as a reference, never as a reproduction
     variant = next(line for line in text.splitlines() if "| `cora_gcn` |" in line)
     assert "| 82.7 | -1.70 | **no** |" in variant
+    assert variant.split("|")[13].strip() == "–"  # its wall time is not known
+    assert physics.split("|")[13].strip() == "90"
     untrained = next(line for line in text.splitlines() if "| `citeseer_untrained` |" in line)
     assert "| 71.1 | -0.10 | untrained (reference) |" in untrained
     assert "not run yet / 71.1" in text  # it does not fill the cell
@@ -264,6 +270,16 @@ def test_resume_for_more_epochs_continues_the_run(tmp_path, datasets_root):
     assert extended["accuracy"]["mean"] == fresh["accuracy"]["mean"]
     history = json.loads((tmp_path / "a" / "metrics.json").read_text())["history"]
     assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert extended["resumed_from_epoch"] == 2 and fresh["resumed_from_epoch"] == 0
+    # the wall time of a resumed run counts the epochs trained before the resume
+    checkpoint = tmp_path / "a" / "checkpoint.pt"
+    state = torch.load(checkpoint, weights_only=True)
+    for record in state["history"]:
+        record["time"] = 1000.0
+    torch.save(state, checkpoint)
+    longer = run_pretraining("grace", "Cora", overrides=small(4), out=tmp_path / "a", **kwargs)
+    assert longer["resumed_from_epoch"] == 3
+    assert 3000.0 < longer["wall_seconds"] < 3000.0 + fresh["wall_seconds"] + 60
     with pytest.raises(ValueError, match="another config"):  # fewer epochs than were run
         run_pretraining("grace", "Cora", overrides=small(2), out=tmp_path / "a", **kwargs)
 
