@@ -176,9 +176,9 @@ def _wall_seconds(result: dict) -> float | None:
     ``resumed_from_epoch`` was recorded timed only the last process of a resumed run, which
     shows where that is shorter than the training it reports."""
     wall = result.get("wall_seconds")
-    if wall is None or ("resumed_from_epoch" not in result and wall < result.get("train_seconds", 0)):
-        return None
-    return wall
+    if "resumed_from_epoch" in result or wall is None:
+        return wall
+    return None if wall < result.get("train_seconds", 0) else wall
 
 
 # The cells of the methods issue's table, in its order.
