@@ -305,11 +305,11 @@ no published GRACE number, the issue's bar of at least 95.0 itself; peak RSS: th
 memory of the whole run, data and probe included; wall s / run: median over the seeds,
 loading, training and probe, a resumed run counting the epochs before its resume; older files
 of a resumed run timed only its last process, and those are left out ("–" where none is left);
-a config folder other than the dataset's
-own, e.g. `cora_gcn`, is held to the dataset's published number; "untrained (reference)": the
-same encoder probed at initialisation, `--set train.epochs=0`, to show what the pretraining
-adds; "collapsed": seeds whose embeddings' mean pairwise cosine exceeds {COLLAPSE_COSINE}, i.e.
-they all point almost the same way; they stay in the mean):
+a config folder other than the dataset's own, e.g. `cora_gcn`, is held to the dataset's
+published number; "untrained (reference)": the same encoder probed at initialisation,
+`--set train.epochs=0`, to show what the pretraining adds; "collapsed": seeds whose
+embeddings' mean pairwise cosine exceeds {COLLAPSE_COSINE}, i.e. they all point
+almost the same way; they stay in the mean):
 
 {table(runs)}
 
