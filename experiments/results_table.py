@@ -308,8 +308,8 @@ of a resumed run timed only its last process, and those are left out ("–" wher
 a config folder other than the dataset's own, e.g. `cora_gcn`, is held to the dataset's
 published number; "untrained (reference)": the same encoder probed at initialisation,
 `--set train.epochs=0`, to show what the pretraining adds; "collapsed": seeds whose
-embeddings' mean pairwise cosine exceeds {COLLAPSE_COSINE}, i.e. they all point
-almost the same way; they stay in the mean):
+embeddings' mean pairwise cosine exceeds {COLLAPSE_COSINE}, i.e. they all point almost the
+same way; they stay in the mean):
 
 {table(runs)}
 
