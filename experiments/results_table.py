@@ -222,13 +222,13 @@ BELOW_BAR = {
         "recovered partly. GRACE collapsed the same way on Photo at lr 0.1"
     ),
     ("grace", "computers"): (
-        "not a collapse: seed 0 ended at loss 7.07 against log(2N − 1) = 10.22 with mean "
-        "cosine 0.21. The config is GCA's amazon_computers.json (CRIPAC-DIG/GCA, checked: lr "
-        "0.01, 128/128, rrelu, tau 0.2, 2000 epochs) with uniform dropping; the 89.53 is BGRL's "
-        "reimplementation of GRACE, whose augmentation settings are not in our config (the "
-        "encoder's sizes, 767 → 256 → 128, are BGRL's). At 400 epochs, seed 0, BGRL's "
-        "augmentations (edges 0.5/0.4, features 0.2/0.1) probed 82.11 against 77.76 for the "
-        "published config (`computers_bgrl_aug_400ep`, `computers_400ep`): next, those "
+        "not a collapse (its seed files' final_loss stays well below log(2N − 1) and "
+        "embedding_mean_cosine well below the collapse mark). The config is GCA's "
+        "amazon_computers.json (CRIPAC-DIG/GCA, checked) with uniform dropping; the 89.53 is "
+        "BGRL's reimplementation of GRACE, whose augmentation settings are not in our config "
+        "(the encoder's sizes, 767 → 256 → 128, are BGRL's). At 400 epochs, seed 0, BGRL's "
+        "augmentations (edges 0.5/0.4, features 0.2/0.1; `computers_bgrl_aug_400ep`) probe "
+        "above the published config (`computers_400ep`; figures after 'tried'): next, those "
         "augmentations at the full 2000 epochs"
     ),
 }
