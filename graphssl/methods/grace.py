@@ -60,6 +60,9 @@ class GRACE(NodeMethod):
         num_layers: int = 2,
         activation: str = "relu",
         activation_kwargs: dict[str, Any] | None = None,
+        norm: str | None = None,
+        norm_kwargs: dict[str, Any] | None = None,
+        act_per_layer: bool = False,
         tau: float = 0.5,
         drop_edge: tuple[float, float] = (0.2, 0.4),
         drop_feature: tuple[float, float] = (0.3, 0.4),
@@ -68,7 +71,9 @@ class GRACE(NodeMethod):
     ) -> GRACE:
         """The paper's architecture: ``num_layers`` GCN layers of width ``2 * hidden`` then
         ``hidden``, with the activation after every layer (``activation_kwargs`` are its
-        arguments, e.g. ``{"negative_slope": 0.2292}`` for ``"leaky_relu"``)."""
+        arguments, e.g. ``{"negative_slope": 0.2292}`` for ``"leaky_relu"``). ``norm``
+        (e.g. ``"batch_norm"``, with ``norm_kwargs``) and ``act_per_layer`` give BGRL's
+        encoder instead (see :meth:`graphssl.methods.BGRL.from_config`); GRACE has neither."""
         encoder = NodeEncoder(
             conv,
             in_channels,
@@ -78,6 +83,9 @@ class GRACE(NodeMethod):
             act=activation,
             act_last=True,
             act_kwargs=activation_kwargs,
+            norm=norm,
+            norm_kwargs=norm_kwargs,
+            act_per_layer=act_per_layer,
         )
         return cls(
             encoder,
