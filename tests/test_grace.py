@@ -50,3 +50,26 @@ def test_chunked_loss_equals_dense(cora):
     model.generator = g.manual_seed(1)
     chunked = model.loss(cora)
     torch.testing.assert_close(dense, chunked, rtol=1e-5, atol=1e-6)
+
+
+def test_bgrl_encoder_option(cora):
+    # norm / norm_kwargs / act_per_layer build BGRL's encoder (a BatchNorm with momentum 0.99
+    # and a PReLU of its own after each GCN layer); GRACE's own encoder has neither.
+    model = GRACE.from_config(
+        cora.num_features,
+        hidden=16,
+        proj_hidden=16,
+        activation="prelu",
+        norm="batch_norm",
+        norm_kwargs={"momentum": 0.99},
+        act_per_layer=True,
+    )
+    norms = [m for m in model.encoder.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    prelus = [m for m in model.encoder.modules() if isinstance(m, torch.nn.PReLU)]
+    assert [n.momentum for n in norms] == [0.99, 0.99] and len(prelus) == 2
+    plain = GRACE.from_config(cora.num_features, hidden=16, proj_hidden=16)
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in plain.encoder.modules())
+    model.loss(cora).backward()  # training mode: batch statistics, gradients reach the norms
+    assert norms[0].weight.grad is not None and norms[0].weight.grad.abs().sum() > 0
+    z1, z2 = model.embed(cora), model.embed(cora)  # eval mode: running statistics
+    assert torch.equal(z1, z2) and z1.shape == (cora.num_nodes, 16)
