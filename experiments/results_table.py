@@ -201,7 +201,8 @@ def target_matrix(runs: dict[tuple[str, str], list[dict]]) -> str:
                 continue
             rs = runs.get((method, dataset))
             if not rs:
-                cells.append(f"not run yet / {pub[0]}")
+                tried = " (variants run: see below)" if _variants(runs, method, dataset) else ""
+                cells.append(f"not run yet / {pub[0]}{tried}")
                 continue
             mean, _ = _summary(rs)
             mark = "" if _meets(mean, pub[0]) else " ✗"
@@ -278,9 +279,11 @@ def cells_not_run(runs: dict[tuple[str, str], list[dict]]) -> str:
             if (method, dataset) not in PUBLISHED or runs.get((method, dataset)):
                 continue
             cfg = load_config(method, dataset)
+            tried = _variants(runs, method, dataset)
+            tried_text = "; variants run: " + "; ".join(tried) if tried else ""
             lines.append(
                 f"- {method} / {dataset}: {cfg['train']['epochs']} epochs "
-                f"(`experiments/configs/{method}/{dataset}.json`)"
+                f"(`experiments/configs/{method}/{dataset}.json`){tried_text}"
             )
     if not lines:
         return ""

@@ -234,6 +234,10 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     untrained = next(line for line in text.splitlines() if "| `citeseer_untrained` |" in line)
     assert "| 71.1 | -0.10 | untrained (reference) |" in untrained
     assert "not run yet / 71.1" in text  # it does not fill the cell
+    # a cell whose own config has not run, but a variant has, says so and lists the variant
+    assert "not run yet / 82.7 (variants run: see below)" in text
+    not_run = next(line for line in text.splitlines() if line.startswith("- bgrl / cora: "))
+    assert "variants run: `cora_gcn`: 81.00 (not within 1.0; seeds: 1)" in not_run
     # seeds trained on different devices: timings per device, never pooled
     mixed = next(line for line in text.splitlines() if "| gbt | CS |" in line)
     assert "| 0.020 / 1.500 | 30 / 90 | 3.0 | GPU X ×2 / cpu ×1 |" in mixed
