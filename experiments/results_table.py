@@ -113,10 +113,15 @@ def _untrained(r: dict) -> bool:
     return r["config"].get("train", {}).get("epochs") == 0
 
 
+def _held_to(method: str, folder: str, dataset: str) -> tuple[str, str]:
+    """The ``PUBLISHED`` key a results folder is held to: its own entry, else that of the
+    dataset's main cell (a variant config such as ``cora_gcn`` is held to the same number)."""
+    return (method, folder) if (method, folder) in PUBLISHED else (method, config_key(dataset))
+
+
 def _published(method: str, folder: str, dataset: str) -> tuple[float, str] | None:
-    """The published number for a results folder: its own entry, else that of the dataset's
-    main cell (a variant config such as ``cora_gcn`` is held to the same number)."""
-    return PUBLISHED.get((method, folder)) or PUBLISHED.get((method, config_key(dataset)))
+    """The published number and its source for a results folder (see :func:`_held_to`)."""
+    return PUBLISHED.get(_held_to(method, folder, dataset))
 
 
 def _by_device(rs: list[dict]) -> dict[str, list[dict]]:
@@ -295,9 +300,10 @@ def cells_not_run(runs: dict[tuple[str, str], list[dict]]) -> str:
 
 def write_results_page(results: Path, out: Path) -> None:
     runs = load_runs(results)
+    held_to = {_held_to(m, folder, rs[0]["dataset"]) for (m, folder), rs in runs.items()}
     sources = "\n".join(
         f"- {m} / {d}: {PUBLISHED[m, d][0]} — {PUBLISHED[m, d][1]}"
-        for m, d in sorted(runs)
+        for m, d in sorted(held_to)
         if (m, d) in PUBLISHED
     )
     commands = sorted({r.get("command", "") for rs in runs.values() for r in rs} - {""})
