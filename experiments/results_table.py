@@ -323,7 +323,8 @@ than {REQUIRED_SEEDS} seeds are marked):
 {cells_not_run(runs)}
 All runs ("within 1.0": of the published number; for GRACE on Coauthor-Physics, which has
 no published GRACE number, the issue's bar of at least 95.0 itself; peak RSS: the resident
-memory of the whole run, data and probe included; wall s / run: median over the seeds,
+memory of the process that wrote the file, data and probe included (of a resumed run: its
+last process); wall s / run: median over the seeds,
 loading, training and probe, a resumed run counting the epochs before its resume; older files
 of a resumed run timed only its last process, and those are left out ("–" where none is left);
 a config folder other than the dataset's own, e.g. `cora_gcn`, is held to the dataset's
