@@ -50,6 +50,19 @@ def test_chunked_loss_equals_dense(cora):
     model.generator = g.manual_seed(1)
     chunked = model.loss(cora)
     torch.testing.assert_close(dense, chunked, rtol=1e-5, atol=1e-6)
+    # keep_gib (from the config) keeps the chunks' similarity tiles: the same loss and gradient
+    kept_model = GRACE.from_config(
+        cora.num_features, hidden=16, proj_hidden=16, chunk_size=500, keep_gib=1.0
+    )
+    kept_model.load_state_dict(model.state_dict())
+    assert kept_model.keep_gib == 1.0
+    kept_model.generator = g.manual_seed(1)
+    kept = kept_model.loss(cora)
+    assert torch.equal(kept, chunked)
+    grads = torch.autograd.grad(chunked, list(model.parameters()))
+    kept_grads = torch.autograd.grad(kept, list(kept_model.parameters()))
+    for a, b in zip(grads, kept_grads):
+        assert torch.equal(a, b)
 
 
 def test_bgrl_encoder_option(cora):

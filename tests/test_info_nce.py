@@ -103,7 +103,7 @@ def test_default_chunking_switches_to_tiles_on_large_graphs():
         torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-10)
 
 
-def _auto_blocks(z1, z2, keep_bytes, chunk_size=None):
+def _auto_blocks(z1, z2, keep_bytes, chunk_size=None, keep_gib=None):
     """info_nce with chunk_size (default None) on a 40-node graph, with the thresholds lowered
     so that None means blocks of 6 anchors in tiles of 4 columns; returns the loss, its
     gradient and how many exp tiles the forward and the backward pass computed."""
@@ -121,7 +121,7 @@ def _auto_blocks(z1, z2, keep_bytes, chunk_size=None):
         mock.patch.object(info_nce_module, "_KEEP_BYTES", keep_bytes),
         mock.patch.object(info_nce_module, "_exp_sim", spy),
     ):
-        loss = info_nce(z1, z2, 0.5, chunk_size=chunk_size)
+        loss = info_nce(z1, z2, 0.5, chunk_size=chunk_size, keep_gib=keep_gib)
         forward = len(calls)
         grads = torch.autograd.grad(loss, (z1, z2))
     return loss, grads, forward, len(calls) - forward
@@ -151,6 +151,28 @@ def test_auto_blocks_keep_their_tiles_within_the_memory_budget():
             assert torch.equal(a, b)
     ref = reference_info_nce(z1.double(), z2.double(), 0.5, True)
     assert kept[0].item() == pytest.approx(ref.item(), rel=1e-5)
+
+
+def test_keep_gib_sets_the_budget_of_kept_tiles():
+    # keep_gib overrides the default budget: with an explicit chunk_size the tiles are kept
+    # when they fit in it, with chunk_size=None a budget below their size recomputes them.
+    g = torch.Generator().manual_seed(6)
+    z1 = torch.randn(40, 8, generator=g, requires_grad=True)
+    z2 = torch.randn(40, 8, generator=g, requires_grad=True)
+    need = info_nce_module._kept_bytes(info_nce_module._tile_pairs(40, 6, True, 24), 4)
+    default = _auto_blocks(z1, z2, 1 << 30)
+    explicit_kept = _auto_blocks(z1, z2, 0, chunk_size=6, keep_gib=need / 2**30)
+    explicit_short = _auto_blocks(z1, z2, 0, chunk_size=6, keep_gib=(need - 4) / 2**30)
+    auto_zero = _auto_blocks(z1, z2, 1 << 30, keep_gib=0)
+    assert default[3] == explicit_kept[3] == 0
+    assert explicit_short[3] == explicit_short[2] > 0 and auto_zero[3] == auto_zero[2] > 0
+    for other in (explicit_kept, explicit_short, auto_zero):
+        assert torch.equal(default[0], other[0])
+        for a, b in zip(default[1], other[1]):
+            assert torch.equal(a, b)
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="keep_gib"):
+            info_nce(z1, z2, 0.5, keep_gib=bad)
 
 
 @settings(max_examples=30, deadline=None)

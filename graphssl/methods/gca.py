@@ -17,7 +17,7 @@ class GCA(GRACE):
     more often, importance coming from node centrality (degree, PageRank or eigenvector).
 
     Args:
-        encoder, out_dim, proj_dim, tau, drop_edge, drop_feature, chunk_size: as
+        encoder, out_dim, proj_dim, tau, drop_edge, drop_feature, chunk_size, keep_gib: as
             :class:`GRACE`; the drop rates are the mean rates (each capped at 0.7).
         centrality: ``"degree"``, ``"pagerank"`` or ``"eigenvector"``.
         binary_features: weigh feature columns by presence (``x != 0``) rather than magnitude;

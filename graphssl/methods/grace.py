@@ -27,6 +27,8 @@ class GRACE(NodeMethod):
         drop_feature: feature-column mask probabilities of view 1 and view 2.
         chunk_size: compute InfoNCE blockwise over this many anchors (bounded memory on large
             graphs); ``None``: :func:`~graphssl.objectives.info_nce`'s choice by graph size.
+        keep_gib: memory InfoNCE may spend keeping its similarity tiles for the backward pass
+            (:func:`~graphssl.objectives.info_nce`); the same loss, faster.
     """
 
     supports_sparse_features = True
@@ -40,12 +42,14 @@ class GRACE(NodeMethod):
         drop_edge: tuple[float, float] = (0.2, 0.4),
         drop_feature: tuple[float, float] = (0.3, 0.4),
         chunk_size: int | None = None,
+        keep_gib: float | None = None,
     ) -> None:
         super().__init__()
         self.encoder = encoder
         self.projector = ProjectionHead(out_dim, proj_dim, out_dim, act="elu")
         self.tau = tau
         self.chunk_size = chunk_size
+        self.keep_gib = keep_gib
         self.drop_edge, self.drop_feature = tuple(drop_edge), tuple(drop_feature)
         self.augment = self.make_views()
 
@@ -67,6 +71,7 @@ class GRACE(NodeMethod):
         drop_edge: tuple[float, float] = (0.2, 0.4),
         drop_feature: tuple[float, float] = (0.3, 0.4),
         chunk_size: int | None = None,
+        keep_gib: float | None = None,
         **unused: Any,
     ) -> GRACE:
         """The paper's architecture: ``num_layers`` GCN layers of width ``2 * hidden`` then
@@ -95,6 +100,7 @@ class GRACE(NodeMethod):
             drop_edge=tuple(drop_edge),
             drop_feature=tuple(drop_feature),
             chunk_size=chunk_size,
+            keep_gib=keep_gib,
         )
 
     def make_views(self) -> list:
@@ -106,4 +112,4 @@ class GRACE(NodeMethod):
         v1, v2 = (aug(data, self.generator) for aug in self.augment)
         h1 = self.projector(self.encode(v1))
         h2 = self.projector(self.encode(v2))
-        return info_nce(h1, h2, self.tau, chunk_size=self.chunk_size)
+        return info_nce(h1, h2, self.tau, chunk_size=self.chunk_size, keep_gib=self.keep_gib)

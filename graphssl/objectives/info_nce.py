@@ -191,6 +191,7 @@ def info_nce(
     *,
     intra_view_negatives: bool = True,
     chunk_size: int | None = None,
+    keep_gib: float | None = None,
 ) -> Tensor:
     r"""Symmetric InfoNCE (NT-Xent) between two views, GRACE's objective.
 
@@ -210,6 +211,12 @@ def info_nce(
             blocks of 1024 anchors (4096 on a GPU), the faster choice measured here, whose
             tiles are kept for the backward pass while they fit in 2 GiB (the same values
             as recomputing them, faster).
+        keep_gib: memory (GiB) the blockwise path may spend keeping its ``exp`` tiles, about
+            ``2 N^2`` elements, for the backward pass instead of recomputing them: all of them
+            are kept when they fit, else none. ``None``: 2 with ``chunk_size=None``, 0 (memory
+            ``O(N + chunk_size * tile)``) with an explicit ``chunk_size``. Coauthor-CS
+            (``N = 18333``) needs 2.5 GiB in float32; keeping saves a third of an epoch of
+            GRACE there on the 2-core EPYC (11 s against 17 s).
 
     Returns:
         The scalar loss (mean over the ``2N`` anchors); float32 for bfloat16 / float16
@@ -218,16 +225,19 @@ def info_nce(
     _check_inputs(z1, z2, tau)
     if chunk_size is not None and chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1 (got {chunk_size})")
+    if keep_gib is not None and not keep_gib >= 0:
+        raise ValueError(f"keep_gib must be >= 0 (got {keep_gib})")
     dtype = z1.dtype
     if tau < _MIN_TAU_FLOAT32 and dtype != torch.float64:
         # exp(-2 / tau) underflows in float32 below this temperature: compute in float64.
         z1, z2 = z1.double(), z2.double()
     u, v = F.normalize(z1, dim=-1), F.normalize(z2, dim=-1)
     n, kind = u.size(0), _device_kind(u)
-    keep_bytes = 0
+    keep_bytes = 0 if chunk_size is not None else _KEEP_BYTES
+    if keep_gib is not None:
+        keep_bytes = int(keep_gib * 2**30)
     if chunk_size is None:
         chunk_size = n if n <= _DENSE_MAX[kind] else _AUTO_CHUNK[kind]
-        keep_bytes = _KEEP_BYTES
     chunk = min(int(chunk_size), n)
     loss = _InfoNCE.apply(u, v, float(tau), chunk, intra_view_negatives, keep_bytes)
     return loss.to(dtype)
@@ -237,12 +247,17 @@ class InfoNCE(nn.Module):
     """Module form of :func:`info_nce`."""
 
     def __init__(
-        self, tau: float = 0.5, intra_view_negatives: bool = True, chunk_size: int | None = None
+        self,
+        tau: float = 0.5,
+        intra_view_negatives: bool = True,
+        chunk_size: int | None = None,
+        keep_gib: float | None = None,
     ) -> None:
         super().__init__()
         self.tau = tau
         self.intra_view_negatives = intra_view_negatives
         self.chunk_size = chunk_size
+        self.keep_gib = keep_gib
 
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         return info_nce(
@@ -251,10 +266,11 @@ class InfoNCE(nn.Module):
             self.tau,
             intra_view_negatives=self.intra_view_negatives,
             chunk_size=self.chunk_size,
+            keep_gib=self.keep_gib,
         )
 
     def extra_repr(self) -> str:
         return (
             f"tau={self.tau}, intra_view_negatives={self.intra_view_negatives}, "
-            f"chunk_size={self.chunk_size}"
+            f"chunk_size={self.chunk_size}, keep_gib={self.keep_gib}"
         )
