@@ -215,8 +215,8 @@ def info_nce(
             ``2 N^2`` elements, for the backward pass instead of recomputing them: all of them
             are kept when they fit, else none. ``None``: 2 with ``chunk_size=None``, 0 (memory
             ``O(N + chunk_size * tile)``) with an explicit ``chunk_size``. Coauthor-CS
-            (``N = 18333``) needs 2.5 GiB in float32; keeping saves a third of an epoch of
-            GRACE there on the 2-core EPYC (11 s against 17 s).
+            (``N = 18333``) needs 2.5 GiB in float32; an epoch of GRACE there took 11-13 s
+            keeping them against 17-20 s recomputing them on the 2-core EPYC.
 
     Returns:
         The scalar loss (mean over the ``2N`` anchors); float32 for bfloat16 / float16
