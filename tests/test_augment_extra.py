@@ -3,7 +3,9 @@ and diffusion views (PPR, heat kernel) against closed forms. Small graphs only (
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 
 import pytest
 import torch
@@ -148,6 +150,87 @@ def test_adaptive_arguments_are_checked():
         A.MaskFeaturesAdaptive(1.3)
     with pytest.raises(ValueError, match="data.x"):
         A.MaskFeaturesAdaptive(0.3)(Data(edge_index=torch.tensor([[0], [1]]), num_nodes=2))
+
+
+def _count_calls(monkeypatch, name):
+    calls = []
+    original = getattr(F, name)
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(F, name, spy)
+    return calls
+
+
+def test_adaptive_probabilities_are_computed_once_per_graph(cora, monkeypatch):
+    # Full-batch training hands the same graph every step: the adaptive drop probabilities
+    # (centrality, feature weights) are computed at the first step only, and the views are
+    # those of the functional path, step after step, bit for bit.
+    data = Data(x=cora.x.clone(), edge_index=cora.edge_index.clone(), num_nodes=cora.num_nodes)
+    c = F.degree_centrality(data.edge_index, data.num_nodes)
+    feature_calls = _count_calls(monkeypatch, "feature_mask_probs_adaptive")
+    edge_calls = _count_calls(monkeypatch, "edge_drop_probs_adaptive")
+    mask_aug, drop_aug = A.MaskFeaturesAdaptive(0.3, binary=True), A.DropEdgesAdaptive(0.4)
+    g_aug, g_ref = _gen(7), _gen(7)
+    for _ in range(3):
+        x_view = mask_aug(data, g_aug).x
+        e_view = drop_aug(data, g_aug).edge_index
+        x_ref, _ = A.mask_features_adaptive(data.x, 0.3, centrality=c, binary=True, generator=g_ref)
+        e_ref, _ = A.drop_edges_adaptive(
+            data.edge_index, 0.4, num_nodes=data.num_nodes, generator=g_ref
+        )
+        assert torch.equal(x_view, x_ref) and torch.equal(e_view, e_ref)
+    # 1 per transform, +3 per functional call above
+    assert len(feature_calls) == len(edge_calls) == 1 + 3
+
+    def calls_now():
+        mask_aug(data, _gen(0)), drop_aug(data, _gen(0))
+        return len(feature_calls), len(edge_calls)
+
+    data.x.mul_(2.0)  # modified in place: the feature probabilities are computed again
+    assert calls_now() == (5, 4)
+    data.edge_index = data.edge_index.flip(0)  # another tensor: both computed again
+    assert calls_now() == (6, 5)
+    mask_aug.p = drop_aug.p = 0.2  # another setting: both computed again
+    assert calls_now() == (7, 6)
+    assert calls_now() == (7, 6)
+    # copies start empty; inference-mode tensors (no version counter) are never reused
+    for clone in (copy.deepcopy(mask_aug), pickle.loads(pickle.dumps(mask_aug))):
+        assert "_probs" not in repr(clone) and clone._probs._value is None
+        assert torch.equal(clone(data, _gen(3)).x, mask_aug(data, _gen(3)).x)
+    with torch.inference_mode():
+        frozen = Data(x=cora.x.clone(), edge_index=cora.edge_index.clone())
+        before = len(feature_calls)
+        for _ in range(2):
+            mask_aug(frozen, _gen(0))
+        assert len(feature_calls) == before + 2
+
+
+def test_sampling_with_given_probabilities(cora):
+    e = cora.edge_index
+    kept, keep = A.drop_edges_with_probs(e, torch.zeros(e.size(1)))
+    assert torch.equal(kept, e) and bool(keep.all())
+    kept, keep = A.drop_edges_with_probs(e, torch.ones(e.size(1)))
+    assert kept.shape == (2, 0) and not bool(keep.any())
+    half = torch.full((e.size(1),), 0.5)
+    _, keep = A.drop_edges_with_probs(e, half, generator=_gen(1))
+    n = e.size(1)
+    assert _within(float(keep.sum()), n / 2, n / 4)
+    with pytest.raises(ValueError, match="num_edges"):
+        A.drop_edges_with_probs(e, half[:-1])
+    # per-graph column probabilities: graph 0 loses every column, graph 1 none
+    x = torch.rand(5, 3) + 0.1
+    batch = torch.tensor([0, 0, 1, 1, 1])
+    probs = torch.tensor([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
+    out, mask = A.mask_feature_columns_with_probs(x, probs, batch=batch)
+    assert torch.equal(mask, probs.bool())
+    assert torch.equal(out[:2], torch.zeros(2, 3)) and torch.equal(out[2:], x[2:])
+    with pytest.raises(ValueError, match="probs"):
+        A.mask_feature_columns_with_probs(x, probs)  # two rows need a batch
+    with pytest.raises(ValueError, match="probs"):
+        A.mask_feature_columns_with_probs(x, torch.zeros(1, 4))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -694,11 +694,8 @@ def drop_edges_adaptive(
     num_graphs: int | None = None,
     generator: torch.Generator | None = None,
 ) -> tuple[Tensor, Tensor]:
-    r"""Drops edges with GCA's centrality-adaptive probabilities (Zhu et al. 2021).
-
-    The importance of edge ``(i, j)`` is ``log c_j`` of its target's centrality ``c``; edge
-    ``e`` of graph ``g`` is dropped with probability ``min(w_e / mean_g(w) * p, p_tau)`` (see
-    :func:`adaptive_drop_probs`), normalised within each graph of a batch.
+    r"""Drops edges with GCA's centrality-adaptive probabilities (Zhu et al. 2021): those of
+    :func:`edge_drop_probs_adaptive`, drawn by :func:`drop_edges_with_probs`.
 
     Args:
         edge_index: ``[2, num_edges]``.
@@ -714,16 +711,62 @@ def drop_edges_adaptive(
     Returns:
         ``(edge_index, keep)``: the kept edges and the kept-edge mask ``[num_edges]``.
     """
+    probs = edge_drop_probs_adaptive(
+        edge_index,
+        p,
+        num_nodes=num_nodes,
+        centrality=centrality,
+        p_tau=p_tau,
+        batch=batch,
+        num_graphs=num_graphs,
+    )
+    return drop_edges_with_probs(edge_index, probs, generator=generator)
+
+
+def edge_drop_probs_adaptive(
+    edge_index: Tensor,
+    p: float = 0.3,
+    *,
+    num_nodes: int,
+    centrality: str | Tensor = "degree",
+    p_tau: float = 0.7,
+    batch: Tensor | None = None,
+    num_graphs: int | None = None,
+) -> Tensor:
+    r"""GCA's drop probability of every edge ``[num_edges]``: the importance of edge ``(i, j)``
+    is ``log c_j`` of its target's centrality ``c``, and edge ``e`` of graph ``g`` is dropped
+    with probability ``min(w_e / mean_g(w) * p, p_tau)`` (see :func:`adaptive_drop_probs`),
+    normalised within each graph of a batch. The arguments are those of
+    :func:`drop_edges_adaptive`."""
     _check_prob(p)
     _check_prob(p_tau, "p_tau")
     batch, num_graphs = graph_index(num_nodes, batch, num_graphs, edge_index.device)
     c = node_centrality(edge_index, num_nodes, centrality, batch=batch, num_graphs=num_graphs)
     if edge_index.size(1) == 0:
-        return edge_index, torch.ones(0, dtype=torch.bool, device=edge_index.device)
+        return torch.zeros(0, dtype=torch.float32, device=edge_index.device)
     score = torch.log(c[edge_index[1]].clamp_min(1e-12))
-    probs = adaptive_drop_probs(
+    return adaptive_drop_probs(
         score, p, group=batch[edge_index[0]], num_graphs=num_graphs, p_tau=p_tau
     )
+
+
+def drop_edges_with_probs(
+    edge_index: Tensor, probs: Tensor, *, generator: torch.Generator | None = None
+) -> tuple[Tensor, Tensor]:
+    r"""Drops edge ``e`` with probability ``probs[e]``, independently.
+
+    Args:
+        edge_index: ``[2, num_edges]``.
+        probs: drop probability of every edge ``[num_edges]``.
+        generator: source of randomness.
+
+    Returns:
+        ``(edge_index, keep)``: the kept edges and the kept-edge mask ``[num_edges]``.
+    """
+    if probs.shape != (edge_index.size(1),):
+        raise ValueError(
+            f"probs must have shape [num_edges] = [{edge_index.size(1)}] (got {list(probs.shape)})"
+        )
     keep = _rand(probs.numel(), edge_index.device, generator) >= probs
     return edge_index[:, keep], keep
 
@@ -874,6 +917,25 @@ def mask_features_adaptive(
         ``(x, mask)``: the masked copy of ``x`` and the boolean column mask
         ``[num_graphs, num_features]`` (``True`` = masked).
     """
+    probs = feature_mask_probs_adaptive(
+        x, p, centrality=centrality, p_tau=p_tau, batch=batch, num_graphs=num_graphs, binary=binary
+    )
+    return mask_feature_columns_with_probs(x, probs, batch=batch, generator=generator)
+
+
+def feature_mask_probs_adaptive(
+    x: Tensor,
+    p: float = 0.3,
+    *,
+    centrality: Tensor,
+    p_tau: float = 0.7,
+    batch: Tensor | None = None,
+    num_graphs: int | None = None,
+    binary: bool = False,
+) -> Tensor:
+    r"""GCA's masking probability of every feature column of every graph
+    ``[num_graphs, num_features]`` (see :func:`mask_features_adaptive`, whose arguments these
+    are)."""
     _check_prob(p)
     _check_prob(p_tau, "p_tau")
     _check_features(x)
@@ -882,8 +944,38 @@ def mask_features_adaptive(
         x, centrality, batch=batch, num_graphs=num_graphs, binary=binary
     )
     group = torch.arange(num_graphs, device=x.device).repeat_interleave(x.size(1))
-    probs = adaptive_drop_probs(
+    return adaptive_drop_probs(
         score.view(-1), p, group=group, num_graphs=num_graphs, p_tau=p_tau
     ).view(num_graphs, x.size(1))
+
+
+def mask_feature_columns_with_probs(
+    x: Tensor,
+    probs: Tensor,
+    *,
+    batch: Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    r"""Zeroes feature column ``f`` of every node of graph ``g`` with probability
+    ``probs[g, f]``, independently per graph and column.
+
+    Args:
+        x: node features ``[num_nodes, num_features]``, dense or sparse CSR.
+        probs: ``[num_graphs, num_features]``.
+        batch: graph id of every node ``[num_nodes]``; may be left out for one graph.
+        generator: source of randomness.
+
+    Returns:
+        ``(x, mask)``: the masked copy of ``x`` and the boolean column mask
+        ``[num_graphs, num_features]`` (``True`` = masked).
+    """
+    _check_features(x)
+    if probs.dim() != 2 or probs.size(1) != x.size(1) or (batch is None and probs.size(0) != 1):
+        raise ValueError(
+            f"probs must be [num_graphs, num_features = {x.size(1)}], with one row without "
+            f"batch (got {list(probs.shape)})"
+        )
     mask = _rand(probs.numel(), x.device, generator).view_as(probs) < probs
+    # one graph: the column scale broadcasts over the nodes (no [N, F] gather)
+    batch = None if probs.size(0) == 1 else batch
     return scale_feature_columns(x, (~mask).to(x.dtype), batch), mask

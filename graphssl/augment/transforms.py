@@ -50,8 +50,46 @@ class Augmentation:
         )
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
         return f"{self.__class__.__name__}({args})"
+
+
+class _LastValue:
+    """The last value computed from some tensors (and settings), given back while the very
+    same tensor objects return unmodified: a deterministic per-graph quantity of a full-batch
+    training loop, such as GCA's drop probabilities, is then computed once instead of every
+    step. Identity (``is``) and each tensor's in-place version counter decide; the tensors are
+    held, so a new tensor can never take their memory and pass for them. Inference-mode
+    tensors, which keep no version counter, are never reused. Copies and pickles start
+    empty."""
+
+    def __init__(self) -> None:
+        self._key: tuple = ()
+        self._value: Tensor | None = None
+
+    def get(self, tensors: tuple[Tensor | None, ...], settings: tuple, compute) -> Tensor:
+        try:
+            versions = tuple(None if t is None else t._version for t in tensors)
+        except RuntimeError:  # inference tensors have no version counter
+            return compute()
+        old = self._key
+        if (
+            self._value is not None
+            and len(old) == 3
+            and len(old[0]) == len(tensors)
+            and all(a is b for a, b in zip(old[0], tensors))
+            and old[1:] == (versions, settings)
+        ):
+            return self._value
+        self._value = compute()
+        self._key = (tensors, versions, settings)
+        return self._value
+
+    def __getstate__(self) -> dict:
+        return {}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__()
 
 
 # --------------------------------------------------------------------------------------------
@@ -530,19 +568,26 @@ class DropEdgesAdaptive(Augmentation):
         self.p = p
         self.centrality = centrality
         self.p_tau = p_tau
+        self._probs = _LastValue()
 
     def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
         batch, num_graphs = _batch_or_zeros(data)
-        _, keep = F.drop_edges_adaptive(
-            data.edge_index,
-            self.p,
-            num_nodes=data.num_nodes,
-            centrality=self.centrality,
-            p_tau=self.p_tau,
-            batch=batch,
-            num_graphs=num_graphs,
-            generator=generator,
-        )
+
+        def probs() -> Tensor:
+            return F.edge_drop_probs_adaptive(
+                data.edge_index,
+                self.p,
+                num_nodes=data.num_nodes,
+                centrality=self.centrality,
+                p_tau=self.p_tau,
+                batch=batch,
+                num_graphs=num_graphs,
+            )
+
+        # the probabilities depend on the graph only: computed once per graph
+        settings = (self.p, self.centrality, self.p_tau, data.num_nodes, num_graphs)
+        p = self._probs.get((data.edge_index, data.get("batch")), settings, probs)
+        _, keep = F.drop_edges_with_probs(data.edge_index, p, generator=generator)
         return _edit_edges(data, keep, data.edge_index.new_zeros(2, 0), None, generator)
 
 
@@ -570,23 +615,30 @@ class MaskFeaturesAdaptive(Augmentation):
         self.centrality = centrality
         self.p_tau = p_tau
         self.binary = binary
+        self._probs = _LastValue()
 
     def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
         batch, num_graphs = _batch_or_zeros(data)
         x = _features(data, "MaskFeaturesAdaptive")
-        c = F.node_centrality(
-            data.edge_index, data.num_nodes, self.centrality, batch=batch, num_graphs=num_graphs
-        )
-        data.x, mask = F.mask_features_adaptive(
-            x,
-            self.p,
-            centrality=c,
-            p_tau=self.p_tau,
-            batch=batch,
-            num_graphs=num_graphs,
-            binary=self.binary,
-            generator=generator,
-        )
+
+        def probs() -> Tensor:
+            c = F.node_centrality(
+                data.edge_index, data.num_nodes, self.centrality, batch=batch, num_graphs=num_graphs
+            )
+            return F.feature_mask_probs_adaptive(
+                x,
+                self.p,
+                centrality=c,
+                p_tau=self.p_tau,
+                batch=batch,
+                num_graphs=num_graphs,
+                binary=self.binary,
+            )
+
+        # the probabilities depend on the graph and its features only: computed once per graph
+        settings = (self.p, self.centrality, self.p_tau, self.binary, num_graphs)
+        p = self._probs.get((x, data.edge_index, data.get("batch")), settings, probs)
+        data.x, mask = F.mask_feature_columns_with_probs(x, p, batch=batch, generator=generator)
         return data, _column_edits(mask, batch, num_graphs)
 
 
