@@ -18,11 +18,7 @@ def _check_prob(p: float, name: str = "p") -> None:
 def _uniform(
     shape: tuple[int, ...], device: torch.device, generator: torch.Generator | None
 ) -> Tensor:
-    if generator is not None and generator.device.type != torch.device(device).type:
-        raise ValueError(
-            f"generator lives on '{generator.device}' but the data is on '{device}'; "
-            f"create it with torch.Generator(device='{device}')"
-        )
+    _check_generator(device, generator)
     return torch.rand(shape, device=device, generator=generator)
 
 
