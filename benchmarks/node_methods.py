@@ -257,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     report_comparison(rows, device, "method")
     print_diffusion(rows)
     write_results(rows, args, device, info, wall_s, "node_methods")
+    print("then: python benchmarks/readme_tables.py (the README's table of this file)")
     return 0
 
 

@@ -65,3 +65,28 @@ def test_grace_epoch_benchmark_writes_a_timing_per_dataset(
     row = _timed_rows(out, "dataset")["Cora"]
     assert row["graphssl"]["num_nodes"] == 2708
     assert row["graphssl"]["epochs_timed"] == 2
+
+
+def test_readme_tables_are_those_of_the_results_files(tmp_path: Path) -> None:
+    """benchmarks/README.md's measured tables are rendered from the stored results files (no
+    hand-typed figure, none stale after a rerun), and a changed file changes its table."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import readme_tables
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    text = readme_tables.README.read_text()
+    blocks = readme_tables._BLOCK.findall(text)
+    assert blocks, "benchmarks/README.md has no generated table"
+    assert readme_tables.render_readme(text) == text, "run python benchmarks/readme_tables.py"
+
+    result = json.loads((BENCHMARKS / "results" / "node_methods_cpu.json").read_text())
+    grace = next(row for row in result["results"] if row["method"] == "grace")
+    grace["graphssl"]["median_s"], grace["ratio"] = 1.234, 0.5678
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "node_methods_cpu.json").write_text(json.dumps(result))
+    block = "<!-- table: results/node_methods_cpu.json -->\n<!-- end table -->"
+    rendered = readme_tables.render_readme(block, root=tmp_path)
+    row = next(line for line in rendered.splitlines() if line.startswith("| GRACE |"))
+    assert row.startswith("| GRACE | 1.23 [") and "| 0.57 |" in row
+    assert "MVGRL's diffusion, once before training" in rendered

@@ -212,7 +212,7 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     result("gca", "Photo", "photo", 0, 88.0, 1.0, epochs=10)
     result("gca", "Photo", "photo_lr0.001_prelu", 0, 92.3, 1.0, epochs=10)
     result("gca", "Photo", "photo_untrained", 0, 85.0, 1.0, epochs=0)
-    result("dgi", "Cora", "cora", 0, 80.0, 1.0, epochs=10)
+    result("dgi", "Cora", "cora", 0, 80.0, 1.0, epochs=10, final_loss=1.25, cosine=0.3)
     out = tmp_path / "results.md"
     write_results_page(tmp_path / "results", out)
     text = out.read_text()
@@ -249,11 +249,15 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     listed = [line for line in text.splitlines() if line.startswith("- ") and " ✗: " in line]
     below = {line.split(" ✗")[0]: line for line in listed}
     assert set(below) == {"- dgi / cora", "- gca / photo"}
-    assert "seed 3 collapsed" in below["- gca / photo"]
+    assert "one seed fell far below the others" in below["- gca / photo"]
+    # with each seed's numbers from its file
     assert below["- gca / photo"].endswith(
-        "; tried: `photo_lr0.001_prelu`: 92.30 (within 1.0; seeds: 1)."
+        ". Per seed: seed 0: 88.00; tried: `photo_lr0.001_prelu`: 92.30 (within 1.0; seeds: 1)."
     )
-    assert below["- dgi / cora"].endswith(": no diagnosis recorded yet; no variant tried yet.")
+    assert below["- dgi / cora"].endswith(
+        ": no diagnosis recorded yet. Per seed: seed 0: 80.00 (final loss 1.25, mean cosine "
+        "0.30); no variant tried yet."
+    )
     # the cells with no results are listed with their configs' epoch counts
     assert "- bgrl / citeseer: 50 epochs (`experiments/configs/bgrl/citeseer.json`)" in text
     assert "- bgrl / photo: 10000 epochs" in text and "graphmae / citeseer: 300 epochs" not in text

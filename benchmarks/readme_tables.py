@@ -1,0 +1,99 @@
+"""Writes the measured tables of ``benchmarks/README.md`` from the results files, so that no
+figure there is typed by hand and none outlives a rerun.
+
+Each table sits between ``<!-- table: results/<file>.json -->`` and ``<!-- end table -->``
+and is rendered from that file by the renderer of its ``"benchmark"``:
+
+    python benchmarks/readme_tables.py          # rewrite the tables after a rerun
+    python benchmarks/readme_tables.py --check  # exit 1 when one is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+README = HERE / "README.md"
+_BLOCK = re.compile(r"(<!-- table: (?P<file>[^ ]+) -->\n)(?P<body>.*?)(<!-- end table -->)", re.S)
+_LABELS = {"grace": "GRACE", "bgrl": "BGRL", "gbt": "G-BT", "dgi": "DGI", "mvgrl": "MVGRL"}
+
+
+def _machine(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    return (
+        f"{m.get('cpu_model') or m.get('processor') or m['machine']}, {m['threads']} threads, "
+        f"torch {m['torch']}, {result['created'][:10]}"
+    )
+
+
+def render_node_methods(result: dict[str, Any]) -> str:
+    """The side-by-side table of ``node_methods.py``: median s/epoch of each side with its
+    range, the ratio graphssl / PyGCL, the peak RSS of each, then MVGRL's one-off diffusion."""
+    args = result["args"]
+    lines = [
+        f"Measured: {_machine(result)}; `--epochs {args['epochs']} --warmup {args['warmup']}"
+        f" --rounds {args['rounds']}`, Amazon-{args['dataset']}, median s/epoch [min-max]:",
+        "",
+        "| method | graphssl | PyGCL | ratio | peak RSS MiB (graphssl / PyGCL) |",
+        "|---|---|---|---|---|",
+    ]
+    diffusion = []
+    for row in result["results"]:
+        ours, peer = row["graphssl"], row["pygcl"]
+        if not ours or not peer or "median_s" not in ours or "median_s" not in peer:
+            continue  # a side skipped or failed: nothing to compare
+        label = _LABELS.get(row["method"], row["method"])
+        lines.append(
+            f"| {label} | {ours['median_s']:.2f} [{ours['min_s']:.2f}-{ours['max_s']:.2f}] "
+            f"| {peer['median_s']:.2f} [{peer['min_s']:.2f}-{peer['max_s']:.2f}] "
+            f"| {row['ratio']:.2f} | {ours['peak_rss_mb']:.0f} / {peer['peak_rss_mb']:.0f} |"
+        )
+        if "diffusion_seconds" in ours and "diffusion_seconds" in peer:
+            diffusion.append(
+                f"{label}'s diffusion, once before training (not in the table): graphssl "
+                f"{ours['diffusion_seconds']:.1f} s ({ours['diffusion_edges']:,} edges), PyGCL "
+                f"{peer['diffusion_seconds']:.1f} s ({peer['diffusion_edges']:,} edges)."
+            )
+    return "\n".join(lines + ([""] + diffusion if diffusion else [])) + "\n"
+
+
+RENDERERS = {"node_methods": render_node_methods}
+
+
+def render_readme(text: str, root: Path = HERE) -> str:
+    """``text`` with every table block re-rendered from its results file (relative to
+    ``root``)."""
+
+    def block(match: re.Match) -> str:
+        path = root / match["file"]
+        result = json.loads(path.read_text())
+        renderer = RENDERERS.get(result.get("benchmark"))
+        if renderer is None:
+            raise ValueError(f"{path}: no table renderer for benchmark {result.get('benchmark')!r}")
+        return match.group(1) + renderer(result) + match.group(4)
+
+    return _BLOCK.sub(block, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if a table is stale")
+    args = parser.parse_args(argv)
+    text = README.read_text()
+    rendered = render_readme(text)
+    if args.check:
+        if rendered != text:
+            print(f"{README}: tables differ from the results files; run {Path(__file__).name}")
+            return 1
+        return 0
+    README.write_text(rendered)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
