@@ -396,6 +396,17 @@ def test_global_rng_when_no_generator():
     torch.manual_seed(11)
     b = aug(data)
     assert torch.equal(a.x, b.x) and torch.equal(a.edge_index, b.edge_index)
+    # and the global seed is what it draws from: other seeds give other views
+    views = []
+    for seed in range(12, 17):
+        torch.manual_seed(seed)
+        views.append(aug(data))
+    assert any(
+        v.x.shape != a.x.shape
+        or not torch.equal(v.x, a.x)
+        or not torch.equal(v.edge_index, a.edge_index)
+        for v in views
+    )
 
 
 def test_random_choice_per_graph(mutag):

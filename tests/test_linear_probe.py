@@ -91,6 +91,10 @@ def test_scalings_are_selected_on_validation_and_named():
     split = Split(torch.arange(100), torch.arange(100, 200), torch.arange(200, 300))
     res = linear_probe(x, y, split, scalings=SCALINGS)
     assert res.scaling[0] in SCALINGS and res.val[0] >= 85.0
+    # the chosen scaling is the one whose own best validation accuracy is highest
+    alone = {s: linear_probe(x, y, split, scalings=[s]).val[0] for s in SCALINGS}
+    assert res.val[0] == pytest.approx(max(alone.values()))
+    assert alone[res.scaling[0]] == pytest.approx(res.val[0])
     only = linear_probe(x, y, split, scalings=("l2",))
     assert only.scaling == ["l2"] and only.mean >= 85.0
     with pytest.raises(ValueError, match="at least one"):

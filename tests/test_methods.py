@@ -132,8 +132,14 @@ def test_mvgrl_caches_the_diffusion_and_sums_views(cora):
     diff = model.diffusion_view(cora)
     assert model.diffusion_view(cora) is diff  # computed once per graph
     assert diff.edge_weight.numel() == diff.edge_index.size(1) and (diff.edge_weight > 0).all()
-    h_graph, h_diff = model._views(cora.x, cora, diff)
+    assert not torch.equal(diff.edge_index, cora.edge_index)  # another graph than the input
+    # the embedding sums the graph encoder on the graph and the diffusion encoder on the
+    # diffusion, with its weights as they are (not renormalised)
+    h_graph = model.encoder(cora.x, cora.edge_index)
+    h_diff = model.diff_encoder(cora.x, diff.edge_index, edge_weight=diff.edge_weight)
     torch.testing.assert_close(model.encode(cora), h_graph + h_diff)
+    reweighted = model.diff_encoder(cora.x, diff.edge_index, edge_weight=2 * diff.edge_weight)
+    assert not torch.allclose(reweighted, h_diff)
 
 
 def test_graphmae_initialises_its_gat_layers_as_graphmae_does():
