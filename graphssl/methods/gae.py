@@ -4,14 +4,53 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.nn import GAE as PyGGAE
 from torch_geometric.nn import VGAE as PyGVGAE
 
+from graphssl.augment.functional import _check_generator
 from graphssl.encoders import NodeEncoder
 from graphssl.methods.base import NodeMethod
 from graphssl.methods.registry import register_method
+
+
+def negative_edges(
+    edge_index: Tensor,
+    num_nodes: int,
+    num_samples: int,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """``[2, num_samples]`` node pairs ``(i, j)``, ``i != j``, drawn uniformly (with
+    replacement) among the ordered pairs that are not in ``edge_index``, from ``generator``
+    (``None``: the global RNG): the negative edges of PyG's ``negative_sampling``, drawn from
+    a torch generator rather than Python's ``random``.
+
+    Args:
+        edge_index: the graph's edges ``[2, E]``.
+        num_nodes: number of nodes ``N``.
+        num_samples: number of pairs to draw.
+        generator: random generator on ``edge_index``'s device.
+    """
+    device = edge_index.device
+    _check_generator(device, generator)
+    pairs = num_nodes * (num_nodes - 1)
+    edges = edge_index[0] * num_nodes + edge_index[1]
+    edges = edges[edge_index[0] != edge_index[1]].unique()  # sorted
+    free = pairs - edges.numel()
+    if num_samples > 0 and free <= 0:
+        raise ValueError(f"the graph has no non-edge to draw ({num_nodes} nodes, all pairs linked)")
+    found = edges.new_empty(0)
+    while found.numel() < num_samples:
+        # enough candidates that one draw almost always suffices
+        draw = int((num_samples - found.numel()) * 1.1 * pairs / free) + 16
+        row = torch.randint(num_nodes, (draw,), device=device, generator=generator)
+        col = torch.randint(num_nodes - 1, (draw,), device=device, generator=generator)
+        key = row * num_nodes + col + (col >= row)  # skips the diagonal
+        found = torch.cat([found, key[~torch.isin(key, edges)]])
+    found = found[:num_samples]
+    return torch.stack([found // num_nodes, found % num_nodes])
 
 
 class _MeanLogStd(nn.Module):
@@ -29,8 +68,9 @@ class _MeanLogStd(nn.Module):
 @register_method("gae")
 class GAE(NodeMethod):
     r"""Graph autoencoder: reconstruct the edges (inner-product decoder, one negative edge per
-    positive edge); with ``variational=True`` it is the VGAE, with a KL term weighted by
-    ``1 / num_nodes`` as in PyG's example, and the embedding is the mean.
+    positive edge, drawn by :func:`negative_edges` from ``generator``); with
+    ``variational=True`` it is the VGAE, with a KL term weighted by ``1 / num_nodes`` as in
+    PyG's example, and the embedding is the mean.
 
     Args:
         encoder: node encoder; for the VGAE its output ``[N, 2 * dim]`` is split into the mean
@@ -69,7 +109,9 @@ class GAE(NodeMethod):
 
     def loss(self, data: Data) -> Tensor:
         z = self.model.encode(data.x, data.edge_index)  # VGAE: a reparameterised sample
-        loss = self.model.recon_loss(z, data.edge_index)
+        # one negative pair per positive edge, as PyG's default, drawn from self.generator
+        neg = negative_edges(data.edge_index, z.size(0), data.edge_index.size(1), self.generator)
+        loss = self.model.recon_loss(z, data.edge_index, neg)
         if self.variational:
             loss = loss + self.model.kl_loss() / data.num_nodes
         return loss
