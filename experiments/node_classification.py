@@ -6,7 +6,8 @@ dataset), ``experiments/configs/<method>/<dataset>.json`` (the same files as
 Each (method, dataset or preset, seed) run writes
 ``results/node/<method>/<preset>/seed<k>.json``; a run whose file exists is skipped, so an
 interrupted reproduction resumes where it stopped, and a run cut off mid-training resumes
-from its last checkpoint (``--runs-dir``, every ``train.checkpoint_every`` epochs).
+from its last checkpoint (``--runs-dir``, every ``train.checkpoint_every`` epochs and every
+``train.checkpoint_every_seconds`` of training).
 Then the table in ``docs/results.md`` is regenerated from every results file
 (``experiments/results_table.py``).
 

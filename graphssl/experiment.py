@@ -94,14 +94,17 @@ def load_config(method: str, dataset: str, preset: str | None = None) -> dict[st
     return cfg
 
 
+_BOOKKEEPING = ("checkpoint_every", "checkpoint_every_seconds")
+
+
 def training_config(cfg: dict[str, Any]) -> dict[str, Any]:
     """What determines a pretraining run: ``cfg`` without its ``eval`` section, without
-    the ``_``-prefixed notes (sources, comments) and without ``train.checkpoint_every``
-    (bookkeeping), as plain JSON values."""
+    the ``_``-prefixed notes (sources, comments) and without ``train.checkpoint_every`` and
+    ``train.checkpoint_every_seconds`` (bookkeeping), as plain JSON values."""
     plain = json.loads(json.dumps(cfg))
     out = {k: v for k, v in plain.items() if k != "eval" and not k.startswith("_")}
     if isinstance(out.get("train"), dict):
-        out["train"] = {k: v for k, v in out["train"].items() if k != "checkpoint_every"}
+        out["train"] = {k: v for k, v in out["train"].items() if k not in _BOOKKEEPING}
     return out
 
 
@@ -358,6 +361,7 @@ def run_pretraining(
         seed=seed,
         checkpoint=checkpoint,
         checkpoint_every=int(train_cfg.get("checkpoint_every", 100)),
+        checkpoint_every_seconds=float(train_cfg.get("checkpoint_every_seconds", 300)),
         resume=resume,
         progress=progress,
         amp=bool(train_cfg.get("amp", False)),

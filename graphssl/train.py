@@ -134,6 +134,7 @@ def pretrain(
     eval_fn: Callable[[nn.Module], dict[str, float]] | None = None,
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: int = 0,
+    checkpoint_every_seconds: float = 0.0,
     resume: bool = False,
     progress: bool = True,
     amp: bool = False,
@@ -161,6 +162,9 @@ def pretrain(
             its returned metrics are added to the history.
         checkpoint: path of a checkpoint file written every ``checkpoint_every`` epochs and
             at the end (atomic write).
+        checkpoint_every_seconds: also write it after the first epoch that ends at least this
+            many seconds after the last write (0: off), so that a run killed without warning
+            (a job's time limit) loses at most about this much work, however slow its epochs.
         resume: continue from ``checkpoint`` when it exists (model, optimiser, RNG state and
             history are restored, so the result equals an uninterrupted run).
         progress: show a progress bar with the loss.
@@ -178,6 +182,8 @@ def pretrain(
         raise ValueError(f"epochs must be >= 0 (got {epochs})")
     if resume and checkpoint is None:
         raise ValueError("resume=True needs a checkpoint path")
+    if not checkpoint_every_seconds >= 0:
+        raise ValueError(f"checkpoint_every_seconds must be >= 0 (got {checkpoint_every_seconds})")
     dev = resolve_device(device)
     if isinstance(data, Data):
         validate(data)
@@ -223,6 +229,7 @@ def pretrain(
             )
 
     update = getattr(method, "update", None)
+    last_save = time.monotonic()
     bar = tqdm(
         range(start_epoch, 1 if stopped else epochs + 1),
         disable=not progress,
@@ -281,8 +288,11 @@ def pretrain(
                         f"{best['epoch']} (weights restored)"
                     )
                 break
-        if checkpoint_every > 0 and epoch % checkpoint_every == 0:
+        due = checkpoint_every > 0 and epoch % checkpoint_every == 0
+        late = 0 < checkpoint_every_seconds <= time.monotonic() - last_save
+        if due or late:
             save(epoch)
+            last_save = time.monotonic()
     if checkpoint is not None and not stopped and (not history or history[-1]["epoch"] == epochs):
         save(epochs)
     return history

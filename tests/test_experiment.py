@@ -307,6 +307,7 @@ def test_resume_for_more_epochs_is_refused_when_a_schedule_depends_on_them():
     grace = build_method("grace", 5, hidden=8, proj_hidden=8, total_steps=3)
     bgrl = build_method("bgrl", 5, hidden=8, out=8, pred_hidden=8, total_steps=3)
     assert continues_run(cfg(2), cfg(3, checkpoint_every=1), grace)
+    assert continues_run(cfg(3), cfg(3, checkpoint_every_seconds=5), bgrl)  # bookkeeping only
     assert not continues_run(cfg(2), cfg(3), bgrl)  # cosine EMA over the total steps
     assert not continues_run(cfg(2, schedule="cosine"), cfg(3, schedule="cosine"), grace)
     assert not continues_run(cfg(2), {**cfg(3), "model": {"hidden": 16}}, grace)

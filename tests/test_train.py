@@ -53,6 +53,53 @@ def test_resume_from_a_checkpoint_past_the_epochs_is_refused(tmp_path):
     assert len(h) == 4  # at its own epoch count it is simply finished
 
 
+def test_checkpoint_every_seconds_keeps_the_epochs_before_a_crash(tmp_path):
+    """A run cut off mid-way keeps every epoch that ended a checkpoint interval after the
+    last write; with the interval off (and no epoch interval) nothing but the end is saved."""
+    data = make_csbm(num_nodes=60, seed=0)
+
+    def crashing(epoch_of_crash):
+        model = _model(data)
+        original, calls = model.loss, []
+
+        def loss(batch):
+            calls.append(1)
+            if len(calls) == epoch_of_crash:
+                return torch.tensor(float("nan"), requires_grad=True)
+            return original(batch)
+
+        model.loss = loss
+        return model
+
+    ckpt = tmp_path / "c.pt"
+    with pytest.raises(FloatingPointError, match="epoch 4"):
+        pretrain(
+            crashing(4),
+            data,
+            epochs=6,
+            progress=False,
+            checkpoint=ckpt,
+            checkpoint_every_seconds=1e-9,
+        )
+    assert load_checkpoint(ckpt)["epoch"] == 3
+    h = pretrain(_model(data), data, epochs=6, progress=False, checkpoint=ckpt, resume=True)
+    assert [r["epoch"] for r in h] == list(range(1, 7))
+
+    other = tmp_path / "d.pt"
+    with pytest.raises(FloatingPointError):
+        pretrain(
+            crashing(4),
+            data,
+            epochs=6,
+            progress=False,
+            checkpoint=other,
+            checkpoint_every_seconds=3600,
+        )
+    assert not other.exists()
+    with pytest.raises(ValueError, match="checkpoint_every_seconds"):
+        pretrain(_model(data), data, epochs=1, progress=False, checkpoint_every_seconds=-1)
+
+
 def test_eval_every_records_metrics():
     data = make_csbm(num_nodes=200, seed=1)
     calls = []
