@@ -175,6 +175,24 @@ def test_keep_gib_sets_the_budget_of_kept_tiles():
             info_nce(z1, z2, 0.5, keep_gib=bad)
 
 
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(2, 60), chunk=st.integers(1, 70), tile=st.integers(1, 300))
+def test_tiles_cover_each_pair_once_and_stay_about_square(n, chunk, tile):
+    """The cross-view tiles cover every (i, j) once and the intra-view ones every pair
+    j > i once; a block of fewer anchors than the graph is cut into tiles of at most
+    sqrt(tile) rows (tall thin tiles multiply slowly), a single block stays dense."""
+    cross, intra = torch.zeros(n, n, dtype=torch.int64), torch.zeros(n, n, dtype=torch.int64)
+    for rows, cols, above in info_nce_module._tile_pairs(n, chunk, True, tile):
+        if above is None:
+            cross[rows, cols] += 1
+        else:
+            intra[rows, cols] += torch.ones(n, n, dtype=torch.int64)[rows, cols].triu(above)
+        height = rows.stop - rows.start
+        assert height <= (n if chunk >= n else max(1, math.isqrt(tile)))
+    assert torch.equal(cross, torch.ones(n, n, dtype=torch.int64))
+    assert torch.equal(intra, torch.ones(n, n, dtype=torch.int64).triu(1))
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     n=st.integers(2, 40),
