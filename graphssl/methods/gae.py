@@ -10,7 +10,7 @@ from torch_geometric.data import Data
 from torch_geometric.nn import GAE as PyGGAE
 from torch_geometric.nn import VGAE as PyGVGAE
 
-from graphssl.augment.functional import _check_generator
+from graphssl.augment.functional import _check_generator, sample_edges
 from graphssl.encoders import NodeEncoder
 from graphssl.methods.base import NodeMethod
 from graphssl.methods.registry import register_method
@@ -41,13 +41,13 @@ def negative_edges(
     free = pairs - edges.numel()
     if num_samples > 0 and free <= 0:
         raise ValueError(f"the graph has no non-edge to draw ({num_nodes} nodes, all pairs linked)")
+    ptr = torch.tensor([0, num_nodes], device=device)
     found = edges.new_empty(0)
     while found.numel() < num_samples:
         # enough candidates that one draw almost always suffices
         draw = int((num_samples - found.numel()) * 1.1 * pairs / free) + 16
-        row = torch.randint(num_nodes, (draw,), device=device, generator=generator)
-        col = torch.randint(num_nodes - 1, (draw,), device=device, generator=generator)
-        key = row * num_nodes + col + (col >= row)  # skips the diagonal
+        row, col = sample_edges(torch.tensor([draw], device=device), ptr, generator=generator)
+        key = row * num_nodes + col
         found = torch.cat([found, key[~torch.isin(key, edges)]])
     found = found[:num_samples]
     return torch.stack([found // num_nodes, found % num_nodes])
