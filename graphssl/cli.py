@@ -12,7 +12,14 @@ import torch
 
 
 def _cmd_pretrain(args: argparse.Namespace) -> int:
-    from graphssl.experiment import parse_overrides, run_pretraining, summarize
+    from graphssl.experiment import (
+        parse_overrides,
+        reuse_freed_memory,
+        run_pretraining,
+        summarize,
+    )
+
+    reuse_freed_memory()
 
     overrides = parse_overrides(args.set or [])
     if args.epochs is not None:

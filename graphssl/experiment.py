@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import ctypes
 import functools
 import json
 import platform
@@ -192,6 +193,33 @@ def environment() -> dict[str, Any]:
 def peak_rss_gib() -> float:
     """The peak resident memory of this process so far, in GiB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+
+
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_MAX = -4
+
+
+def reuse_freed_memory(keep_bytes: int = 2**31 - 1) -> bool:
+    """Makes this process's C allocator keep large freed blocks for reuse (glibc only).
+
+    glibc serves every block of more than 32 MiB (its largest mmap threshold) by a fresh
+    ``mmap`` and returns it to the system when freed, so each new ``[N, 512]`` float tensor of
+    a graph with more than 16,384 nodes is paid again in page faults and kernel zeroing: on
+    Coauthor-CS (18,333 nodes) a BGRL step spends about a third of its time there. Here every
+    block comes from the heap instead, and up to ``keep_bytes`` of freed memory at its top is
+    kept rather than handed back, so a step reuses the last step's pages. The peak resident
+    memory stays about the same (the blocks are reused, not added to).
+
+    Process-wide and permanent; call it once, early, from a training script. Returns whether
+    it applied (``False`` off glibc, where nothing changes).
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, keep_bytes))
 
 
 @functools.lru_cache(maxsize=1)
@@ -431,6 +459,7 @@ __all__ = [
     "parse_overrides",
     "peak_rss_gib",
     "probe_embeddings",
+    "reuse_freed_memory",
     "run_pretraining",
     "summarize",
     "training_config",

@@ -2,6 +2,10 @@
 
 import json
 import math
+import os
+import platform
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -398,3 +402,40 @@ def test_probe_device_is_checked_before_training_and_recorded(tmp_path, datasets
         return
     result = run_pretraining("grace", "Cora", device="cuda", probe_device="cpu", **kwargs)
     assert result["device"] == "cuda" and result["probe"]["device"] == "cpu"
+
+
+_FAULTS_PER_ALLOCATION = """
+import resource, sys
+import torch
+if sys.argv[1] == "reuse":
+    from graphssl.experiment import reuse_freed_memory
+    assert reuse_freed_memory()
+def touch():  # a fresh 64 MiB block, written through: above glibc's largest mmap threshold
+    torch.empty(16 * 2**20).fill_(1.0)
+for _ in range(3):  # the heap settles
+    touch()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):
+    touch()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 10)
+"""
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
+    reason="mallopt is glibc's",
+)
+def test_reuse_freed_memory_stops_page_faults_on_large_blocks():
+    def faults(mode: str) -> float:
+        out = subprocess.run(
+            [sys.executable, "-c", _FAULTS_PER_ALLOCATION, mode],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "THP_MEM_ALLOC_ENABLE": "0"},
+        )
+        return float(out.stdout.split()[-1])
+
+    default, reused = faults("default"), faults("reuse")
+    assert default > 1000  # each 64 MiB block mapped afresh: thousands of 4 KiB pages
+    assert reused < 0.05 * default
