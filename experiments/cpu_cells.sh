@@ -12,8 +12,9 @@
 # then `python experiments/results_table.py` and commit results/node/ with docs/results.md as seeds
 # finish. CPU time per seed on the 2-core EPYC (measured 2026-12-07, one process at a time):
 # GCA Computers 2000 epochs x 4.8 s; GCA CS 1000 x 10-13 s (13-16 s before InfoNCE's square
-# tiles); GRACE CS 1000 x 11-13 s (before them); BGRL CS 10,000 x 2.4-2.8 s (a step timed
-# alone, about 7 h a seed); BGRL Computers 10,000 x 0.9-1.4 s. Pass cells (method:Dataset:seeds, seeds
+# tiles); GRACE CS 1000 x 11-13 s (before them); BGRL CS 10,000 x 2.0-2.5 s (a step timed
+# alone on 2026-12-07 with reuse_freed_memory, which the script calls; 3.3-3.9 s without it the
+# same hour: about 6 h a seed); BGRL Computers 10,000 x 0.9-1.4 s. Pass cells (method:Dataset:seeds, seeds
 # comma-separated) to run others; $ROOT is the data root (default ../shared/datasets).
 set -uo pipefail
 cells=("$@")
