@@ -62,7 +62,32 @@ def render_node_methods(result: dict[str, Any]) -> str:
     return "\n".join(lines + ([""] + diffusion if diffusion else [])) + "\n"
 
 
-RENDERERS = {"node_methods": render_node_methods}
+def render_freed_memory(result: dict[str, Any]) -> str:
+    """The two sides of ``freed_memory.py``: median s/epoch with glibc's defaults and with
+    ``reuse_freed_memory``, their ratio, peak RSS and last loss of each."""
+    args = result["args"]
+    lines = [
+        f"Measured: {_machine(result)}; `--epochs {args['epochs']} --warmup {args['warmup']}"
+        f" --rounds {args['rounds']}`, median s/epoch [min-max]:",
+        "",
+        "| method | dataset | glibc defaults | reuse_freed_memory | ratio "
+        "| peak RSS GiB (defaults / reuse) | last loss (defaults / reuse) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in result["results"]:
+        default, reuse = row["default"], row["reuse"]
+        label = _LABELS.get(row["method"], row["method"])
+        lines.append(
+            f"| {label} | {row['dataset']} "
+            f"| {default['median_s']:.2f} [{default['min_s']:.2f}-{default['max_s']:.2f}] "
+            f"| {reuse['median_s']:.2f} [{reuse['min_s']:.2f}-{reuse['max_s']:.2f}] "
+            f"| {row['ratio']:.2f} | {default['peak_rss_gib']:.2f} / {reuse['peak_rss_gib']:.2f} "
+            f"| {default['loss_last'][-1]:.5f} / {reuse['loss_last'][-1]:.5f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS = {"node_methods": render_node_methods, "freed_memory": render_freed_memory}
 
 
 def render_readme(text: str, root: Path = HERE) -> str:

@@ -209,7 +209,8 @@ def reuse_freed_memory(keep_bytes: int = 2**31 - 1) -> bool:
     Coauthor-CS (18,333 nodes) a BGRL step spends about a third of its time there. Here every
     block comes from the heap instead, and up to ``keep_bytes`` of freed memory at its top is
     kept rather than handed back, so a step reuses the last step's pages. The peak resident
-    memory stays about the same (the blocks are reused, not added to).
+    memory grows somewhat, as freed blocks are kept where they fall in the heap
+    (``benchmarks/freed_memory.py`` measures both).
 
     Process-wide and permanent; call it once, early, from a training script. Returns whether
     it applied (``False`` off glibc, where nothing changes).

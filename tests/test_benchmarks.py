@@ -67,6 +67,26 @@ def test_grace_epoch_benchmark_writes_a_timing_per_dataset(
     assert row["graphssl"]["epochs_timed"] == 2
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's")
+def test_freed_memory_benchmark_times_both_sides_in_processes_of_their_own(
+    benchmark_modules, datasets_root: Path, tmp_path: Path
+) -> None:
+    import freed_memory
+
+    out = tmp_path / "freed_memory.json"
+    argv = ["--runs", "grace:Cora", "--epochs", "2", "--warmup", "0", "--device", "cpu"]
+    argv += ["--root", str(datasets_root), "--out", str(out)]
+    assert freed_memory.main(argv) == 0
+    (row,) = json.loads(out.read_text())["results"]
+    assert (row["method"], row["dataset"]) == ("grace", "Cora")
+    for side in ("default", "reuse"):
+        assert len(row[side]["runs"][0]["times_s"]) == 2
+        assert row[side]["peak_rss_gib"] > 0
+    # the allocator changes where blocks come from, not the arithmetic: same model, same loss
+    assert row["default"]["loss_last"] == row["reuse"]["loss_last"]
+    assert row["ratio"] == row["reuse"]["median_s"] / row["default"]["median_s"]
+
+
 def test_readme_tables_are_those_of_the_results_files(tmp_path: Path) -> None:
     """benchmarks/README.md's measured tables are rendered from the stored results files (no
     hand-typed figure, none stale after a rerun), and a changed file changes its table."""
