@@ -80,19 +80,11 @@ def train_side(argv: list[str]) -> int:
     if args.side == "reuse" and not reuse_freed_memory():
         raise SystemExit("reuse_freed_memory() did not apply (not glibc?)")
     import torch
-    import torch_geometric.transforms as T
-    from mixed_precision import time_side
+    from mixed_precision import build_run, time_side
 
-    from graphssl.data import load_dataset
-    from graphssl.experiment import load_config, peak_rss_gib, use_sparse_features
-    from graphssl.methods import build_method
+    from graphssl.experiment import peak_rss_gib, use_sparse_features
 
-    method, dataset = args.spec.split(":")
-    cfg = load_config(method, dataset)
-    transform = T.NormalizeFeatures() if cfg["data"].get("normalize_features") else None
-    ds = load_dataset(dataset, args.root, cache_dir=args.cache_dir, transform=transform)
-    torch.manual_seed(0)
-    model = build_method(method, ds.num_features, **{"total_steps": args.epochs, **cfg["model"]})
+    _, _, cfg, ds, model = build_run(args.spec, args.root, args.cache_dir, args.epochs)
     data = use_sparse_features(ds[0], cfg, model)
     row = time_side(model, data, cfg["train"], args.epochs, False, torch.device(args.device))
     print(json.dumps({**row, "peak_rss_gib": peak_rss_gib()}))
@@ -100,12 +92,10 @@ def train_side(argv: list[str]) -> int:
 
 
 def describe(row: dict) -> str:
-    default, reuse = row["default"], row["reuse"]
-    return (
-        f"{row['method']:>9} {row['dataset']:<10} default {default['median_s']:.3f} s/epoch "
-        f"({default['peak_rss_gib']:.2f} GiB)  reuse {reuse['median_s']:.3f} s/epoch "
-        f"({reuse['peak_rss_gib']:.2f} GiB)  ratio {row['ratio']:.2f}  last loss "
-        f"{default['loss_last'][-1]:.5f} / {reuse['loss_last'][-1]:.5f}"
+    from mixed_precision import describe_sides
+
+    return describe_sides(
+        row, "default", "reuse", side_info=lambda side: f" ({side['peak_rss_gib']:.2f} GiB)"
     )
 
 

@@ -55,14 +55,21 @@ def time_side(model, data, train_cfg: dict, epochs: int, amp: bool, device) -> d
     return {"times_s": [h["time"] for h in history], "loss_last": history[-1]["loss"]}
 
 
-def run(spec: str, args: argparse.Namespace, device, scratch: str) -> dict:
+def build_run(spec: str, root: str | None, cache_dir: str | None, total_steps: int):
+    """``(method, dataset, cfg, ds, model)`` of ``method:dataset`` from its published config,
+    the model's initial weights drawn under seed 0."""
     method, dataset = spec.split(":")
     cfg = load_config(method, dataset)
     transform = T.NormalizeFeatures() if cfg["data"].get("normalize_features") else None
-    ds = load_dataset(dataset, args.root, cache_dir=scratch, transform=transform)
+    ds = load_dataset(dataset, root, cache_dir=cache_dir, transform=transform)
     torch.manual_seed(0)
+    model = build_method(method, ds.num_features, **{"total_steps": total_steps, **cfg["model"]})
+    return method, dataset, cfg, ds, model
+
+
+def run(spec: str, args: argparse.Namespace, device, scratch: str) -> dict:
     total = args.warmup + args.epochs
-    model = build_method(method, ds.num_features, **{"total_steps": total, **cfg["model"]})
+    method, dataset, cfg, ds, model = build_run(spec, args.root, scratch, total)
     sides: dict[str, list[dict]] = {"float32": [], "amp": []}
     for _ in range(args.rounds):
         for name, amp in (("float32", False), ("amp", True)):
@@ -135,13 +142,25 @@ def compare_main(
     return 0
 
 
-def describe(row: dict) -> str:
-    f32, amp = row["float32"], row["amp"]
+def describe_sides(
+    row: dict,
+    first: str,
+    second: str,
+    info: str = "",
+    side_info: Callable[[dict], str] = lambda side: "",
+) -> str:
+    """The printed line of a two-sided row: each side's median s/epoch (with ``side_info`` of
+    it), the ratio ``second`` / ``first`` and each side's last loss."""
+    a, b = row[first], row[second]
     return (
-        f"{row['method']:>9} {row['dataset']:<10} float32 {f32['median_s']:.3f} s/epoch  "
-        f"amp {amp['median_s']:.3f} s/epoch  ratio {row['ratio']:.2f}  "
-        f"last loss {f32['loss_last'][-1]:.4f} / {amp['loss_last'][-1]:.4f}"
+        f"{row['method']:>9} {row['dataset']:<10} {info}{first} {a['median_s']:.3f} s/epoch"
+        f"{side_info(a)}  {second} {b['median_s']:.3f} s/epoch{side_info(b)}  "
+        f"ratio {row['ratio']:.2f}  last loss {a['loss_last'][-1]:.5f} / {b['loss_last'][-1]:.5f}"
     )
+
+
+def describe(row: dict) -> str:
+    return describe_sides(row, "float32", "amp")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,27 +20,23 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
-import torch_geometric.transforms as T
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from mixed_precision import compare_main, summarize_sides, time_side  # noqa: E402
+from mixed_precision import (  # noqa: E402
+    build_run,
+    compare_main,
+    describe_sides,
+    summarize_sides,
+    time_side,
+)
 
-from graphssl.data import load_dataset  # noqa: E402
-from graphssl.experiment import load_config, use_sparse_features  # noqa: E402
-from graphssl.methods import build_method  # noqa: E402
+from graphssl.experiment import use_sparse_features  # noqa: E402
 
 
 def run(spec: str, args: argparse.Namespace, device, scratch: str) -> dict:
-    method, dataset = spec.split(":")
-    cfg = load_config(method, dataset)
-    transform = T.NormalizeFeatures() if cfg["data"].get("normalize_features") else None
-    ds = load_dataset(dataset, args.root, cache_dir=scratch, transform=transform)
-    torch.manual_seed(0)
     total = args.warmup + args.epochs
-    model = build_method(method, ds.num_features, **{"total_steps": total, **cfg["model"]})
+    method, dataset, cfg, ds, model = build_run(spec, args.root, scratch, total)
     dense = ds[0]
     sparse_cfg = {**cfg, "data": {**cfg["data"], "sparse_features": True}}
     sparse = use_sparse_features(dense, sparse_cfg, model)
@@ -56,13 +52,7 @@ def run(spec: str, args: argparse.Namespace, device, scratch: str) -> dict:
 
 
 def describe(row: dict) -> str:
-    dense, sparse = row["dense"], row["sparse"]
-    return (
-        f"{row['method']:>9} {row['dataset']:<10} density {row['density']:.4f}  "
-        f"dense {dense['median_s']:.3f} s/epoch  sparse {sparse['median_s']:.3f} s/epoch  "
-        f"ratio {row['ratio']:.2f}  last loss {dense['loss_last'][-1]:.5f} / "
-        f"{sparse['loss_last'][-1]:.5f}"
-    )
+    return describe_sides(row, "dense", "sparse", info=f"density {row['density']:.4f}  ")
 
 
 def main(argv: list[str] | None = None) -> int:
