@@ -173,7 +173,8 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
 
 
 def environment() -> dict[str, Any]:
-    """What the run ran on, for results files."""
+    """What the run ran on, for results files (``reuse_freed_memory``: whether this process
+    called :func:`reuse_freed_memory`, which changes its CPU times)."""
     env = {
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -181,6 +182,7 @@ def environment() -> dict[str, Any]:
         "machine": platform.machine(),
         "processor": platform.processor(),
         "threads": torch.get_num_threads(),
+        "reuse_freed_memory": _reusing_freed_memory,
     }
     if torch.cuda.is_available():
         env["cuda_device"] = torch.cuda.get_device_name()
@@ -198,6 +200,7 @@ def peak_rss_gib() -> float:
 # glibc's mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
+_reusing_freed_memory = False  # set by reuse_freed_memory; results files record it
 
 
 def reuse_freed_memory(keep_bytes: int = 2**31 - 1) -> bool:
@@ -220,7 +223,10 @@ def reuse_freed_memory(keep_bytes: int = 2**31 - 1) -> bool:
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False
-    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, keep_bytes))
+    global _reusing_freed_memory
+    applied = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, keep_bytes))
+    _reusing_freed_memory = _reusing_freed_memory or applied
+    return applied
 
 
 @functools.lru_cache(maxsize=1)

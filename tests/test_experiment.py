@@ -407,9 +407,11 @@ def test_probe_device_is_checked_before_training_and_recorded(tmp_path, datasets
 _FAULTS_PER_ALLOCATION = """
 import resource, sys
 import torch
+from graphssl.experiment import environment, reuse_freed_memory
+assert environment()["reuse_freed_memory"] is False
 if sys.argv[1] == "reuse":
-    from graphssl.experiment import reuse_freed_memory
     assert reuse_freed_memory()
+    assert environment()["reuse_freed_memory"] is True  # results files record it
 def touch():  # a fresh 64 MiB block, written through: above glibc's largest mmap threshold
     torch.empty(16 * 2**20).fill_(1.0)
 for _ in range(3):  # the heap settles
