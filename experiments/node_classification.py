@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 "them, or name another --runs-dir or --tag:\n  "
                 + "\n  ".join(str(s) for s in stale)
             )
-    reuse_freed_memory()  # faster CPU steps past 16,384 nodes: benchmarks/freed_memory.py
+    reuse_freed_memory()  # faster CPU steps with tensors over 32 MiB: benchmarks/freed_memory.py
     for method, dataset, seed in itertools.product(args.methods, args.datasets, args.seeds):
         path, run_dir = run_paths(args, method, dataset, seed)
         if args.reprobe:
