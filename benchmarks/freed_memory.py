@@ -64,8 +64,8 @@ def _run_side(side: str, spec: str, args: argparse.Namespace, device, scratch: s
 
 
 def train_side(argv: list[str]) -> int:
-    """One side in this process: prints one JSON line with its per-epoch times, last loss and
-    peak RSS."""
+    """One side in this process: prints one JSON line with its per-epoch times, last loss,
+    peak RSS and whether it reused freed memory."""
     p = argparse.ArgumentParser()
     p.add_argument("--side", choices=SIDES, required=True)
     p.add_argument("--spec", required=True)
@@ -82,12 +82,13 @@ def train_side(argv: list[str]) -> int:
     import torch
     from mixed_precision import build_run, time_side
 
-    from graphssl.experiment import peak_rss_gib, use_sparse_features
+    from graphssl.experiment import environment, peak_rss_gib, use_sparse_features
 
     _, _, cfg, ds, model = build_run(args.spec, args.root, args.cache_dir, args.epochs)
     data = use_sparse_features(ds[0], cfg, model)
     row = time_side(model, data, cfg["train"], args.epochs, False, torch.device(args.device))
-    print(json.dumps({**row, "peak_rss_gib": peak_rss_gib()}))
+    reusing = environment()["reuse_freed_memory"]
+    print(json.dumps({**row, "peak_rss_gib": peak_rss_gib(), "reuse_freed_memory": reusing}))
     return 0
 
 
