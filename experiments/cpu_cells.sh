@@ -1,26 +1,29 @@
 #!/usr/bin/env bash
 # The methods issue's cells still short of seeds, trained one after another on this machine's CPU
 # when no GPU is lent: each cell's first seed before any cell's further seeds, the cheapest first;
-# last, the further seeds of GCA Computers, whose first seed is below the bar and whose variant
-# meets it (docs/results.md).
-# Nothing is lost between sessions: a seed whose results file exists is skipped and a seed cut off
-# mid-training resumes from its checkpoint (every 100 epochs, in runs/node/), so the same command
-# picks up where the last session stopped:
+# BGRL Coauthor-CS last (a seed is longer than a 3-hour session), then the further seeds of GCA
+# Computers, whose first seed is below the bar and whose variant meets it (docs/results.md).
+# A seed whose results file exists is skipped, so the same command picks up where the last one
+# stopped:
 #
 #   . .venv/bin/activate && nohup bash experiments/cpu_cells.sh > /work/logs/cpu_cells.log 2>&1 &
 #
 # then `python experiments/results_table.py` and commit results/node/ with docs/results.md as seeds
-# finish. CPU time per seed on the 2-core EPYC (measured 2026-12-07, one process at a time):
-# GCA Computers 2000 epochs x 4.8 s; GCA CS 1000 x 10-13 s (13-16 s before InfoNCE's square
-# tiles); GRACE CS 1000 x 11-13 s (before them); BGRL CS 10,000 x 2.0-2.5 s (a step timed
-# alone on 2026-12-07 with reuse_freed_memory, which the script calls; 3.3-3.9 s without it the
-# same hour: about 6 h a seed); BGRL Computers 10,000 x 0.9-1.4 s. Pass cells (method:Dataset:seeds, seeds
-# comma-separated) to run others; $ROOT is the data root (default ../shared/datasets).
+# finish. A seed cut off mid-training resumes from its checkpoint (runs/node/, every 100 epochs and
+# every 5 minutes) only where runs/ survives: runs/ is not committed, so on a machine that starts
+# fresh each session, start the queue first thing and let each seed finish within the session.
+# CPU time per seed on the 2-core EPYC, one process at a time: GRACE CS 1000 epochs x 7.9-8.0 s
+# (2026-12-07, about 2.2 h; 10-13 s on an earlier, slower machine); BGRL Computers 10,000 x 0.65 s
+# (2026-12-07, a 40-step run: about 1.8 h; 0.9-1.4 s earlier); GCA Computers 2000 x 4.8 s; GCA CS
+# 1000 x 10-13 s (both on the earlier machine); BGRL CS 10,000 x 2.0-2.5 s with
+# reuse_freed_memory, which the script calls (about 6 h: on the CPU it needs a machine that keeps
+# runs/ across sessions; on a GPU, experiments/gpu_cells.sh). Pass cells (method:Dataset:seeds,
+# seeds comma-separated) to run others; $ROOT is the data root (default ../shared/datasets).
 set -uo pipefail
 cells=("$@")
 if [ ${#cells[@]} -eq 0 ]; then
-  cells=(gca:Computers:0 gca:CS:0 grace:CS:0 bgrl:CS:0 bgrl:Computers:2,3,4
-         grace:CS:1,2,3,4 gca:CS:1,2,3,4 bgrl:CS:1,2,3,4 gca:Computers:1,2,3,4)
+  cells=(gca:Computers:0 gca:CS:0 grace:CS:0 bgrl:Computers:2,3,4 grace:CS:1,2,3,4
+         gca:CS:1,2,3,4 bgrl:CS:0,1,2,3,4 gca:Computers:1,2,3,4)
 fi
 for cell in "${cells[@]}"; do
   IFS=: read -r method dataset seeds <<<"$cell"

@@ -323,8 +323,8 @@ def cells_not_run(runs: dict[tuple[str, str], list[dict]]) -> str:
         return ""
     return (
         "Not run yet, for want of GPU time at their published epoch counts (on a lent GPU: "
-        "`experiments/gpu_cells.sh`; on the CPU, a few hours a seed and resumable across "
-        "sessions: `experiments/cpu_cells.sh`):\n\n" + "\n".join(lines) + "\n"
+        "`experiments/gpu_cells.sh`; on the CPU, a few hours a seed, resumable where `runs/` "
+        "survives: `experiments/cpu_cells.sh`):\n\n" + "\n".join(lines) + "\n"
     )
 
 
