@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The methods issue's cells still short of seeds, trained one after another on this machine's CPU
-# when no GPU is lent: each cell's first seed before any cell's further seeds, the cheapest first;
-# BGRL Coauthor-CS last (a seed is longer than a 3-hour session), then the further seeds of GCA
-# Computers, whose first seed is below the bar and whose variant meets it (docs/results.md).
+# when no GPU is lent: first the seeds that fit in a 3-hour session, the cheapest cell first; then
+# BGRL Coauthor-CS (a seed is longer than a session); last the further seeds of GCA Computers,
+# whose first seed is below the bar and whose variant meets it (docs/results.md).
 # A seed whose results file exists is skipped, so the same command picks up where the last one
 # stopped:
 #

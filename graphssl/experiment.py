@@ -209,9 +209,9 @@ def reuse_freed_memory(keep_bytes: int = 2**31 - 1) -> bool:
     glibc serves every block of more than 32 MiB (its largest mmap threshold) by a fresh
     ``mmap`` and returns it to the system when freed, so each new tensor past that size (e.g.
     ``[N, 512]`` float with N > 16,384, as on Coauthor-CS) is paid again in page faults and
-    kernel zeroing at every allocation. Here every
-    block comes from the heap instead, and up to ``keep_bytes`` of freed memory at its top is
-    kept rather than handed back, so a step reuses the last step's pages. The peak resident
+    kernel zeroing at every allocation. Here every block comes from the heap instead, and up
+    to ``keep_bytes`` of freed memory at its top is kept rather than handed back, so a step
+    reuses the last step's pages. The peak resident
     memory grows somewhat, as freed blocks are kept where they fall in the heap
     (``benchmarks/freed_memory.py`` measures both).
 
