@@ -211,9 +211,8 @@ def reuse_freed_memory(keep_bytes: int = 2**31 - 1) -> bool:
     ``[N, 512]`` float with N > 16,384, as on Coauthor-CS) is paid again in page faults and
     kernel zeroing at every allocation. Here every block comes from the heap instead, and up
     to ``keep_bytes`` of freed memory at its top is kept rather than handed back, so a step
-    reuses the last step's pages. The peak resident
-    memory grows somewhat, as freed blocks are kept where they fall in the heap
-    (``benchmarks/freed_memory.py`` measures both).
+    reuses the last step's pages. The peak resident memory grows somewhat, as freed blocks are
+    kept where they fall in the heap (``benchmarks/freed_memory.py`` measures both).
 
     Process-wide and permanent; call it once, early, from a training script. Returns whether
     it applied (``False`` off glibc, where nothing changes).
