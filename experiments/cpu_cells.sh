@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The methods issue's cells still short of seeds, trained one after another on this machine's CPU
 # when no GPU is lent: first the seeds that fit in a 3-hour session, the cheapest cell first; then
-# BGRL Coauthor-CS (a seed is longer than a session); last the further seeds of GCA Computers,
-# whose first seed is below the bar and whose variant meets it (docs/results.md).
+# BGRL Coauthor-CS seed 0 (the one cell with no run yet; a seed is longer than a session, so it
+# resumes across sessions); then the other seeds, BGRL CS's further seeds last but GCA Computers'
+# (whose first seed is below the bar and whose variant meets it: docs/results.md).
 # A seed whose results file exists is skipped, so the same command picks up where the last one
 # stopped:
 #
@@ -11,7 +12,8 @@
 # then `python experiments/results_table.py` and commit results/node/ with docs/results.md as seeds
 # finish. A seed cut off mid-training resumes from its checkpoint (runs/node/, every 100 epochs and
 # every 5 minutes) only where runs/ survives: runs/ is not committed, so on a machine that starts
-# fresh each session, start the queue first thing and let each seed finish within the session.
+# fresh (no runs/node/bgrl/cs), pass session-sized cells instead of the default queue, e.g.
+# `bash experiments/cpu_cells.sh bgrl:Computers:4`, and let each seed finish within the session.
 # CPU time per seed on the 2-core EPYC, one process at a time: GRACE CS 1000 epochs x 8.25 s
 # (seconds_per_epoch of results/node/grace/cs/seed0.json, 2026-12-07: 2.3 h; 10-13 s on an
 # earlier, slower machine); BGRL Computers 10,000 x 0.78 s (seconds_per_epoch of
@@ -23,8 +25,8 @@
 set -uo pipefail
 cells=("$@")
 if [ ${#cells[@]} -eq 0 ]; then
-  cells=(gca:Computers:0 gca:CS:0 grace:CS:0 bgrl:Computers:2,3,4 grace:CS:1,2,3,4
-         gca:CS:1,2,3,4 bgrl:CS:0,1,2,3,4 gca:Computers:1,2,3,4)
+  cells=(gca:Computers:0 gca:CS:0 grace:CS:0 bgrl:Computers:2,3 bgrl:CS:0 bgrl:Computers:4
+         grace:CS:1,2,3,4 gca:CS:1,2,3,4 bgrl:CS:1,2,3,4 gca:Computers:1,2,3,4)
 fi
 for cell in "${cells[@]}"; do
   IFS=: read -r method dataset seeds <<<"$cell"
