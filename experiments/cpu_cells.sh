@@ -16,12 +16,13 @@
 # `bash experiments/cpu_cells.sh bgrl:Computers:4`, and let each seed finish within the session.
 # CPU time per seed on the 2-core EPYC, one process at a time: GRACE CS 1000 epochs x 8.25 s
 # (seconds_per_epoch of results/node/grace/cs/seed0.json, 2026-12-07: 2.3 h; 10-13 s on an
-# earlier, slower machine); BGRL Computers 10,000 x 0.78 s (seconds_per_epoch of
-# results/node/bgrl/computers/seed2.json, 2026-12-07: 2.2 h; 0.9-1.4 s earlier); GCA Computers
-# 2000 x 4.8 s; GCA CS 1000 x 10-13 s (both on the earlier machine); BGRL CS 10,000 x 2.0-2.5 s with
-# reuse_freed_memory, which the script calls (about 6 h: on the CPU it needs a machine that keeps
-# runs/ across sessions; on a GPU, experiments/gpu_cells.sh). Pass cells (method:Dataset:seeds,
-# seeds comma-separated) to run others; $ROOT is the data root (default ../shared/datasets).
+# earlier, slower machine); BGRL Computers 10,000 x 0.78-0.83 s (seconds_per_epoch of
+# results/node/bgrl/computers/seed2.json and seed3.json, 2026-12-07: 2.2-2.3 h; 0.9-1.4 s
+# earlier); GCA Computers 2000 x 4.8 s; GCA CS 1000 x 10-13 s (both on the earlier machine); BGRL
+# CS 10,000 x 2.0-2.5 s with reuse_freed_memory, which the script calls (about 6 h: on the CPU it
+# needs a machine that keeps runs/ across sessions; on a GPU, experiments/gpu_cells.sh). Pass
+# cells (method:Dataset:seeds, seeds comma-separated) to run others; $ROOT is the data root
+# (default ../shared/datasets).
 set -uo pipefail
 cells=("$@")
 if [ ${#cells[@]} -eq 0 ]; then
