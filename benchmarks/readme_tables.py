@@ -20,7 +20,14 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
 _BLOCK = re.compile(r"(<!-- table: (?P<file>[^ ]+) -->\n)(?P<body>.*?)(<!-- end table -->)", re.S)
-_LABELS = {"grace": "GRACE", "bgrl": "BGRL", "gbt": "G-BT", "dgi": "DGI", "mvgrl": "MVGRL"}
+_LABELS = {
+    "grace": "GRACE",
+    "gca": "GCA",
+    "bgrl": "BGRL",
+    "gbt": "G-BT",
+    "dgi": "DGI",
+    "mvgrl": "MVGRL",
+}
 
 
 def _machine(result: dict[str, Any]) -> str:
@@ -62,32 +69,87 @@ def render_node_methods(result: dict[str, Any]) -> str:
     return "\n".join(lines + ([""] + diffusion if diffusion else [])) + "\n"
 
 
-def render_freed_memory(result: dict[str, Any]) -> str:
-    """The two sides of ``freed_memory.py``: median s/epoch with glibc's defaults and with
-    ``reuse_freed_memory``, their ratio, peak RSS and last loss of each."""
+def _two_sides(
+    result: dict[str, Any],
+    sides: tuple[str, str],
+    headers: tuple[str, str],
+    extra_headers: tuple[str, ...] = (),
+    extra: Any = lambda row: (),
+    short: tuple[str, str] | None = None,
+) -> str:
+    """The table of a two-sided per-epoch benchmark (``mixed_precision.py`` and those built on
+    its ``compare_main``): per row, median s/epoch [min-max] of each side, the ratio second /
+    first, the ``extra`` cells of the row and each side's last loss (headed by the ``short``
+    names of the sides, default ``headers``)."""
     args = result["args"]
+    first, second = sides
+    short = short or headers
     lines = [
         f"Measured: {_machine(result)}; `--epochs {args['epochs']} --warmup {args['warmup']}"
         f" --rounds {args['rounds']}`, median s/epoch [min-max]:",
         "",
-        "| method | dataset | glibc defaults | reuse_freed_memory | ratio "
-        "| peak RSS GiB (defaults / reuse) | last loss (defaults / reuse) |",
-        "|---|---|---|---|---|---|---|",
+        f"| method | dataset | {headers[0]} | {headers[1]} | ratio | "
+        + "".join(f"{h} | " for h in extra_headers)
+        + f"last loss ({short[0]} / {short[1]}) |",
+        "|---|---|---|---|---|" + "---|" * len(extra_headers) + "---|",
     ]
     for row in result["results"]:
-        default, reuse = row["default"], row["reuse"]
+        a, b = row[first], row[second]
         label = _LABELS.get(row["method"], row["method"])
         lines.append(
             f"| {label} | {row['dataset']} "
-            f"| {default['median_s']:.2f} [{default['min_s']:.2f}-{default['max_s']:.2f}] "
-            f"| {reuse['median_s']:.2f} [{reuse['min_s']:.2f}-{reuse['max_s']:.2f}] "
-            f"| {row['ratio']:.2f} | {default['peak_rss_gib']:.2f} / {reuse['peak_rss_gib']:.2f} "
-            f"| {default['loss_last'][-1]:.5f} / {reuse['loss_last'][-1]:.5f} |"
+            f"| {a['median_s']:.2f} [{a['min_s']:.2f}-{a['max_s']:.2f}] "
+            f"| {b['median_s']:.2f} [{b['min_s']:.2f}-{b['max_s']:.2f}] "
+            f"| {row['ratio']:.2f} | "
+            + "".join(f"{cell} | " for cell in extra(row))
+            + f"{a['loss_last'][-1]:.5f} / {b['loss_last'][-1]:.5f} |"
         )
     return "\n".join(lines) + "\n"
 
 
-RENDERERS = {"node_methods": render_node_methods, "freed_memory": render_freed_memory}
+def render_freed_memory(result: dict[str, Any]) -> str:
+    """The two sides of ``freed_memory.py``: glibc's defaults and ``reuse_freed_memory``,
+    with the peak RSS of each."""
+    return _two_sides(
+        result,
+        ("default", "reuse"),
+        ("glibc defaults", "reuse_freed_memory"),
+        ("peak RSS GiB (defaults / reuse)",),
+        lambda row: (f"{row['default']['peak_rss_gib']:.2f} / {row['reuse']['peak_rss_gib']:.2f}",),
+        short=("defaults", "reuse"),
+    )
+
+
+def render_mixed_precision(result: dict[str, Any]) -> str:
+    """The two sides of ``mixed_precision.py``: float32 and bfloat16 autocast, with the
+    layout of the node features (sparse where the config sets ``data.sparse_features``)."""
+    return _two_sides(
+        result,
+        ("float32", "amp"),
+        ("float32", "amp"),
+        ("features",),
+        lambda row: ("sparse" if row.get("sparse_features") else "dense",),
+    )
+
+
+def render_sparse_features(result: dict[str, Any]) -> str:
+    """The two sides of ``sparse_features.py``: dense and sparse CSR features, with their
+    density."""
+    return _two_sides(
+        result,
+        ("dense", "sparse"),
+        ("dense", "sparse"),
+        ("density",),
+        lambda row: (f"{row['density']:.4f}",),
+    )
+
+
+RENDERERS = {
+    "node_methods": render_node_methods,
+    "freed_memory": render_freed_memory,
+    "mixed_precision": render_mixed_precision,
+    "sparse_features": render_sparse_features,
+}
 
 
 def render_readme(text: str, root: Path = HERE) -> str:

@@ -88,6 +88,31 @@ def test_freed_memory_benchmark_times_both_sides_in_processes_of_their_own(
     assert row["ratio"] == row["reuse"]["median_s"] / row["default"]["median_s"]
 
 
+def test_mixed_precision_benchmark_takes_the_configs_sparse_features(
+    benchmark_modules, datasets_root: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import mixed_precision
+
+    published = mixed_precision.load_config
+
+    def load_config(method, dataset):  # a config that sets data.sparse_features, as CS's do
+        cfg = published(method, dataset)
+        return {**cfg, "data": {**cfg["data"], "sparse_features": True}}
+
+    monkeypatch.setattr(mixed_precision, "load_config", load_config)
+    out = tmp_path / "mixed_precision.json"
+    argv = ["--runs", "grace:Cora", "--epochs", "2", "--warmup", "0", "--device", "cpu"]
+    argv += ["--root", str(datasets_root), "--out", str(out)]
+    assert mixed_precision.main(argv) == 0
+    (row,) = json.loads(out.read_text())["results"]
+    assert row["sparse_features"] is True
+    for side in ("float32", "amp"):
+        (run,) = row[side]["runs"]
+        assert len(run["times_s"]) == 2
+    # the same model and views in float32 and in bfloat16 autocast: close losses
+    assert row["amp"]["loss_last"][0] == pytest.approx(row["float32"]["loss_last"][0], rel=0.01)
+
+
 def test_readme_tables_are_those_of_the_results_files(tmp_path: Path) -> None:
     """benchmarks/README.md's measured tables are rendered from the stored results files (no
     hand-typed figure, none stale after a rerun), and a changed file changes its table."""
@@ -111,3 +136,12 @@ def test_readme_tables_are_those_of_the_results_files(tmp_path: Path) -> None:
     row = next(line for line in rendered.splitlines() if line.startswith("| GRACE |"))
     assert row.startswith("| GRACE | 1.23 [") and "| 0.57 |" in row
     assert "MVGRL's diffusion, once before training" in rendered
+
+    # a two-sided table (mixed_precision.py): the layout of the features is shown
+    result = json.loads((BENCHMARKS / "results" / "mixed_precision_cpu.json").read_text())
+    result["results"] = [{**result["results"][0], "ratio": 0.4321, "sparse_features": True}]
+    (tmp_path / "results" / "mixed_precision_cpu.json").write_text(json.dumps(result))
+    block = "<!-- table: results/mixed_precision_cpu.json -->\n<!-- end table -->"
+    rendered = readme_tables.render_readme(block, root=tmp_path)
+    (row,) = (line for line in rendered.splitlines() if line.startswith("| BGRL |"))
+    assert "| 0.43 | sparse |" in row

@@ -83,6 +83,54 @@ def test_sparse_gcn_layers_run_under_autocast():
     torch.testing.assert_close(out, ref, rtol=0.05, atol=0.02)
 
 
+def test_amp_with_sparse_features_matches_float32_on_cora(cora):
+    """BGRL's Coauthor-CS model (GCN 512-256, BatchNorm, PReLU) on Cora's features stored
+    sparse: under autocast the first GCN layer runs in float32 (no bfloat16 sparse product on
+    the CPU) and the layers after it in bfloat16; the first step's loss and every parameter's
+    gradient stay close to the float32 ones with dense features."""
+    from graphssl.experiment import load_config
+    from graphssl.methods import build_method
+
+    torch.manual_seed(0)
+    cfg = load_config("bgrl", "CS")["model"]
+    model = build_method("bgrl", cora.num_features, **{**cfg, "total_steps": 10})
+    sparse = cora.clone()
+    sparse.x = cora.x.to_sparse_csr()
+    dtypes = {}
+    hooks = [
+        model.encoder.gnn.convs[i].lin.register_forward_hook(
+            lambda mod, args, out, i=i: dtypes.__setitem__(i, out.dtype)
+        )
+        for i in (0, 1)
+    ]
+    losses, grads = [], []
+    for data, amp in ((cora, False), (sparse, True)):
+        model.zero_grad()
+        model.generator = torch.Generator().manual_seed(1)  # the same views on both sides
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+            loss = model.loss(data)
+        loss.backward()
+        losses.append(loss.item())
+        grads.append(  # the EMA target encoder has no gradient
+            {n: p.grad.flatten().clone() for n, p in model.named_parameters() if p.requires_grad}
+        )
+    for hook in hooks:
+        hook.remove()
+    # the amp side's linear maps: on the sparse features float32, after them bfloat16
+    assert dtypes == {0: torch.float32, 1: torch.bfloat16}
+    assert losses[1] == pytest.approx(losses[0], rel=0.02)
+    before_norm = {"encoder.gnn.convs.0.bias", "encoder.gnn.convs.1.bias"}
+    before_norm.add("predictor.mlp.lins.0.bias")
+    for name, g32 in grads[0].items():
+        if name in before_norm:
+            # a bias right before a BatchNorm has no gradient (the norm removes any shift):
+            # rounding noise on both sides
+            assert max(g32.norm(), grads[1][name].norm()) < 1e-3, name
+            continue
+        cos = torch.nn.functional.cosine_similarity(g32, grads[1][name], dim=0)
+        assert cos > 0.99, (name, float(cos))
+
+
 class _Recording(GRACE):
     def loss(self, data):
         self.autocast_seen = torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")

@@ -118,7 +118,7 @@ def test_method_loss_and_gradient_same_with_sparse_features(cora, method):
     assert torch.allclose(model.embed(cora), model.embed(sparse), rtol=1e-4, atol=1e-5)
 
 
-def test_use_sparse_features_checks_the_method_and_amp(cora):
+def test_use_sparse_features_checks_the_method(cora):
     cfg = {"data": {"sparse_features": True}, "train": {}}
     grace = build_method("grace", cora.num_features, hidden=8, proj_hidden=8)
     out = use_sparse_features(cora, cfg, grace)
@@ -126,17 +126,38 @@ def test_use_sparse_features_checks_the_method_and_amp(cora):
     assert use_sparse_features(cora, {"data": {}, "train": {}}, grace) is cora
     with pytest.raises(ValueError, match="does not accept sparse"):
         use_sparse_features(cora, cfg, build_method("dgi", cora.num_features, hidden=8))
-    with pytest.raises(ValueError, match="amp"):
-        use_sparse_features(cora, {**cfg, "train": {"amp": True}}, grace)
+    # with amp too: the GCN layer on the sparse features runs in float32 (test_mixed_precision)
+    out = use_sparse_features(cora, {**cfg, "train": {"amp": True}}, grace)
+    assert out.x.layout == torch.sparse_csr
+
+
+@pytest.mark.parametrize("conv", ["sage", "gin", "gat"])
+def test_encoders_that_cannot_take_sparse_features_say_so(conv):
+    from graphssl.data import make_csbm
+    from graphssl.encoders import NodeEncoder
+
+    data = make_csbm(num_nodes=50, seed=0)
+    enc = NodeEncoder(conv, data.num_features, 8)
+    xs = data.x.to_sparse_csr()
+    if conv == "gat":  # GAT takes them in float32, not under autocast
+        torch.testing.assert_close(enc(xs, data.edge_index), enc(data.x, data.edge_index))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            with pytest.raises(ValueError, match="under autocast"):
+                enc(xs, data.edge_index)
+    else:
+        with pytest.raises(ValueError, match="cannot take sparse node features"):
+            enc(xs, data.edge_index)
+    with pytest.raises(ValueError, match="sparse_csr"):
+        enc(data.x.to_sparse(), data.edge_index)  # COO
 
 
 def test_pretraining_run_with_sparse_features(datasets_root):
     from graphssl.experiment import run_pretraining
 
-    def run(sparse):
+    def run(sparse, amp=False):
         over = {
             "model": {"hidden": 16, "proj_hidden": 16},
-            "train": {"epochs": 3},
+            "train": {"epochs": 3, "amp": amp},
             "data": {"sparse_features": sparse},
         }
         return run_pretraining(
@@ -146,6 +167,11 @@ def test_pretraining_run_with_sparse_features(datasets_root):
     dense, sparse = run(False), run(True)
     assert abs(sparse["final_loss"] - dense["final_loss"]) < 1e-3
     assert abs(sparse["accuracy"]["mean"] - dense["accuracy"]["mean"]) < 1.0
+    # in bfloat16 mixed precision: close to the float32 run, not equal
+    sparse_amp = run(True, amp=True)
+    assert sparse_amp["config"]["train"]["amp"] is True
+    assert abs(sparse_amp["final_loss"] - dense["final_loss"]) < 0.05
+    assert abs(sparse_amp["accuracy"]["mean"] - dense["accuracy"]["mean"]) < 2.0
 
 
 def test_validate_reports_non_finite_sparse_features(cora):

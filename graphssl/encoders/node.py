@@ -15,9 +15,22 @@ from torch_geometric.utils import to_torch_csr_tensor
 
 
 class _GCNConv(GCNConv):
-    """PyG's ``GCNConv`` whose sparse aggregation takes a bfloat16 / float16 ``x`` in the
-    adjacency's dtype: ``torch.sparse`` CSR products have no bfloat16 kernel on the CPU, so
-    under autocast the layer's linear map runs in bfloat16 and its aggregation in float32."""
+    """PyG's ``GCNConv`` whose sparse products run in float32 under autocast:
+    ``torch.sparse`` CSR products have no bfloat16 kernel on the CPU.
+
+    - The aggregation takes a bfloat16 / float16 ``x`` in the adjacency's dtype, so under
+      autocast the layer's linear map runs in bfloat16 and its aggregation in float32.
+    - A layer given sparse CSR node features (``data.sparse_features``) runs whole in float32,
+      autocast or not: its linear map is a sparse-dense product (``O(nnz)``, cheap next to the
+      dense layers after it, which autocast still runs in bfloat16).
+    """
+
+    def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
+        sparse_x = isinstance(x, Tensor) and x.layout != torch.strided
+        if not (sparse_x and torch.is_autocast_enabled(x.device.type)):
+            return super().forward(x, edge_index, edge_weight)
+        with torch.autocast(x.device.type, enabled=False):
+            return super().forward(x, edge_index, edge_weight)
 
     def message_and_aggregate(self, adj_t: Tensor, x: Tensor) -> Tensor:
         if x.dtype not in (torch.bfloat16, torch.float16):
@@ -154,7 +167,12 @@ class NodeEncoder(nn.Module):
         edge_weight: Tensor | None = None,
     ) -> Tensor:
         """Returns node embeddings ``[num_nodes, out_channels]``; ``edge_weight`` ``[E]`` is
-        used by layers that take scalar edge weights (GCN, e.g. on a diffusion graph)."""
+        used by layers that take scalar edge weights (GCN, e.g. on a diffusion graph).
+
+        ``x`` may be a ``torch.sparse_csr`` tensor (bag-of-words features) for GCN and GAT, and
+        under autocast for GCN only (its layer on them runs in float32)."""
+        if x.layout != torch.strided:
+            self._check_sparse_features(x)
         if not self.gnn.supports_edge_attr:
             edge_attr = None
         if not self.gnn.supports_edge_weight:
@@ -173,6 +191,23 @@ class NodeEncoder(nn.Module):
             if act is not None:
                 x = act(x)
         return x
+
+    def _check_sparse_features(self, x: Tensor) -> None:
+        """Refuses sparse ``x`` where the layers cannot take it (instead of torch's
+        ``NotImplementedError`` from deep inside the first layer)."""
+        if x.layout != torch.sparse_csr:
+            raise ValueError(f"sparse node features must be torch.sparse_csr (got {x.layout})")
+        if self.conv not in ("gcn", "gat"):
+            raise ValueError(
+                f"conv='{self.conv}' cannot take sparse node features (its layers gather "
+                f"rows of x); use conv='gcn' or 'gat', or dense features"
+            )
+        if self.conv == "gat" and torch.is_autocast_enabled(x.device.type):
+            raise ValueError(
+                "conv='gat' cannot take sparse node features under autocast (only the GCN "
+                "layer runs its sparse product in float32 there); use conv='gcn', float32 or "
+                "dense features"
+            )
 
     def _layers_with_own_acts(
         self,
