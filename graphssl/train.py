@@ -39,18 +39,35 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _rng_state() -> dict[str, Any]:
+def _rng_state(method: nn.Module) -> dict[str, Any]:
+    """The global RNG states and that of ``method.generator`` (the generator its views draw
+    from, when one is set), for a resumed run to draw what an uninterrupted one would."""
     state: dict[str, Any] = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
+    generator = getattr(method, "generator", None)
+    if isinstance(generator, torch.Generator):
+        state["method_generator"] = generator.get_state()
     return state
 
 
-def _set_rng_state(state: dict[str, Any]) -> None:
+def _set_rng_state(state: dict[str, Any], method: nn.Module) -> None:
     # RNG states are CPU byte tensors; a checkpoint loaded onto a GPU holds them there
     torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+    generator = getattr(method, "generator", None)
+    saved = state.get("method_generator")
+    if isinstance(generator, torch.Generator) != (saved is not None):
+        raise ValueError(
+            "the checkpoint was written by a method "
+            + ("with" if saved is not None else "without")
+            + " its own generator (method.generator) and this one has "
+            + ("none" if saved is not None else "one")
+            + "; resuming would draw other views than the interrupted run"
+        )
+    if saved is not None:
+        generator.set_state(saved.cpu())
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
@@ -165,8 +182,9 @@ def pretrain(
         checkpoint_every_seconds: also write it after the first epoch that ends at least this
             many seconds after the last write (0: off), so that a run killed without warning
             (a job's time limit) loses at most about this much work, however slow its epochs.
-        resume: continue from ``checkpoint`` when it exists (model, optimiser, RNG state and
-            history are restored, so the result equals an uninterrupted run).
+        resume: continue from ``checkpoint`` when it exists (model, optimiser, the global RNG
+            states, ``method.generator``'s if it has one, and history are restored, so the
+            result equals an uninterrupted run).
         progress: show a progress bar with the loss.
         amp: mixed precision: each step's ``method.loss`` runs under bfloat16 autocast on
             ``device``: linear maps and matmuls in bfloat16, while the weights, optimiser
@@ -203,7 +221,7 @@ def pretrain(
         state = load_checkpoint(checkpoint, map_location=dev)
         method.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
-        _set_rng_state(state["rng"])
+        _set_rng_state(state["rng"], method)
         history = list(state["history"])
         start_epoch = int(state["epoch"]) + 1
         if start_epoch - 1 > epochs:
@@ -221,7 +239,7 @@ def pretrain(
                     "model": method.state_dict(),
                     "optimizer": opt.state_dict(),
                     "epoch": epoch,
-                    "rng": _rng_state(),
+                    "rng": _rng_state(method),
                     "history": history,
                     "best": best,
                     "stopped": stopped,

@@ -42,6 +42,31 @@ def test_resume_matches_uninterrupted_run(tmp_path, device):
     assert load_checkpoint(ckpt)["epoch"] == 8
 
 
+def test_resume_restores_the_methods_own_generator(tmp_path):
+    """A method whose views draw from ``method.generator`` (not the global RNG): the resumed
+    run draws the same views as the uninterrupted one (without its state in the checkpoint
+    it would restart that generator's stream and train on other views)."""
+
+    def model(data):
+        m = _model(data)
+        m.generator = torch.Generator().manual_seed(7)
+        return m
+
+    data = make_csbm(num_nodes=200, seed=0)
+    full = model(data)
+    h_full = pretrain(full, data, epochs=6, seed=3, progress=False)
+    ckpt = tmp_path / "ckpt.pt"
+    pretrain(model(data), data, epochs=3, seed=3, progress=False, checkpoint=ckpt)
+    resumed = model(data)
+    h_res = pretrain(resumed, data, epochs=6, seed=3, progress=False, checkpoint=ckpt, resume=True)
+    assert [h["loss"] for h in h_res] == pytest.approx([h["loss"] for h in h_full], rel=1e-6)
+    assert torch.equal(resumed.generator.get_state(), full.generator.get_state())
+
+    # a checkpoint of a run with its own generator, resumed by a method without one
+    with pytest.raises(ValueError, match="own generator"):
+        pretrain(_model(data), data, epochs=6, progress=False, checkpoint=ckpt, resume=True)
+
+
 def test_resume_from_a_checkpoint_past_the_epochs_is_refused(tmp_path):
     """A checkpoint at epoch 4 cannot be a 3-epoch run: no silent 4-epoch history."""
     data = make_csbm(num_nodes=100, seed=0)
