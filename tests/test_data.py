@@ -384,6 +384,18 @@ def test_split_masks_and_to():
         Split(torch.ones(3, dtype=torch.bool), torch.tensor([0]), torch.tensor([1]))
 
 
+def test_split_takes_empty_parts_and_refuses_negative_or_shared_nodes():
+    split = Split([0, 1], [], [2, 3])  # no validation nodes, written as a plain empty list
+    assert split.val.dtype == torch.long and split.val.numel() == 0
+    assert Split([0], torch.tensor([]), [1]).val.numel() == 0
+    with pytest.raises(ValueError, match="negative"):
+        Split([-1, 0], [1], [2])  # would silently mark the last node
+    with pytest.raises(ValueError, match="train and Split.test share 1 node"):
+        Split([0, 1, 2], [3], [2, 4])
+    with pytest.raises(ValueError, match="val and Split.test share 2"):
+        Split([0], [1, 2], [1, 2, 3])
+
+
 def test_ogb_split_from_get_idx_split():
     fake = SimpleNamespace(
         get_idx_split=lambda: {

@@ -41,6 +41,32 @@ def test_selection_never_looks_at_test():
     assert a.selected == b.selected and a.val == b.val
 
 
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_test_accuracy_is_that_of_the_selected_classifier(early_stopping):
+    """The classifier scored on validation is the one scored on test (Adam from a random
+    start: a refit of the chosen weight decay from another start would be another model)."""
+    from graphssl.eval.linear_probe import ProbeOptimizer, _accuracy, _fit_logreg
+
+    x, y = _blobs(d=64, sep=0.5, seed=5)
+    split = random_split(600, 0.05, 0.2, seed=2)
+    wds = torch.tensor([0.0, 1e-3, 1e-2, 1e-1])
+    res = linear_probe(
+        x, y, split, weight_decays=wds.tolist(), scalings=("raw",), early_stopping=early_stopping
+    )
+    gen = torch.Generator().manual_seed(0)  # the probe's seed for split 0
+    stop_on = (x[split.val], y[split.val]) if early_stopping else None
+    fit = _fit_logreg(
+        x[split.train], y[split.train], 3, wds, ProbeOptimizer("adam", 300, 0.01), gen, stop_on
+    )
+    val = _accuracy(x[split.val], y[split.val], *fit)
+    k = int(val.argmax())
+    assert k > 0  # a chosen problem other than the first, whose start a refit would reuse
+    assert res.selected[0] == pytest.approx(float(wds[k]))
+    assert res.val[0] == pytest.approx(100 * float(val[k]))
+    test = _accuracy(x[split.test], y[split.test], fit[0][k : k + 1], fit[1][k : k + 1])
+    assert res.runs[0] == pytest.approx(100 * float(test[0]))
+
+
 def test_empty_val_uses_cross_validation_on_train():
     x, y = _blobs(seed=2)
     split = random_split(600, 0.1, 0.0, seed=0)
@@ -72,6 +98,14 @@ def test_bad_inputs():
         linear_probe(bad, y, split)
     with pytest.raises(ValueError, match="dim"):
         linear_probe(x[:, 0], y, split)
+    # no validation nodes: selection by cross-validation on the training nodes, which needs
+    # two folds at least (one fold would fit on nothing and pick the weight decay by noise)
+    no_val = Split(torch.arange(10), [], torch.arange(10, 600))
+    with pytest.raises(ValueError, match="cv_folds must be >= 2"):
+        linear_probe(x, y, no_val, cv_folds=1)
+    with pytest.raises(ValueError, match="3 training node"):
+        linear_probe(x, y, Split([0, 1, 2], [], torch.arange(3, 600)), cv_folds=5)
+    assert linear_probe(x, y, no_val, cv_folds=2).num_runs == 1
 
 
 def test_scalings_are_selected_on_validation_and_named():

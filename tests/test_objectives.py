@@ -22,6 +22,13 @@ Z = torch.tensor([[1.0, 1.0], [-1.0, -1.0]])
 
 def test_hand_computed_values():
     assert jsd_loss(torch.zeros(3), torch.zeros(2)).item() == pytest.approx(2 * math.log(2))
+    # softplus(-2) + softplus(1), and twice DGI's BCE over the concatenated scores
+    pos, neg = torch.tensor([2.0]), torch.tensor([1.0])
+    assert jsd_loss(pos, neg).item() == pytest.approx(math.log1p(math.exp(-2)) + math.log1p(math.e))
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(
+        torch.cat([pos, neg]), torch.tensor([1.0, 0.0])
+    )
+    assert jsd_loss(pos, neg).item() == pytest.approx(2 * bce.item())
     e1, e2 = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]])
     assert bootstrap_loss(e1, e2).item() == pytest.approx(2.0)
     assert bootstrap_loss(e1, e1).item() == pytest.approx(0.0, abs=1e-7)

@@ -46,6 +46,14 @@ class Split:
     def __post_init__(self) -> None:
         for field in ("train", "val", "test"):
             setattr(self, field, _as_sorted_index(getattr(self, field), field))
+        for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+            shared = torch.isin(getattr(self, a), getattr(self, b).to(getattr(self, a).device))
+            if shared.any():
+                raise ValueError(
+                    f"Split.{a} and Split.{b} share {int(shared.sum())} node(s) (e.g. "
+                    f"{int(getattr(self, a)[shared][0])}); the three parts must be disjoint, or "
+                    f"selection sees the nodes it is scored on"
+                )
 
     def to(self, device: torch.device | str) -> Split:
         """Returns a copy with all three index tensors on ``device``."""
@@ -76,6 +84,8 @@ class Split:
 
 def _as_sorted_index(value: Any, field: str) -> Tensor:
     index = torch.as_tensor(value)
+    if index.numel() == 0:  # [] / torch.tensor([]) are float32: an empty part is fine
+        return torch.empty(0, dtype=torch.long, device=index.device)
     if index.dtype == torch.bool:
         raise TypeError(
             f"Split.{field} must hold indices, got a boolean mask; use mask.nonzero().view(-1) "
@@ -85,6 +95,8 @@ def _as_sorted_index(value: Any, field: str) -> Tensor:
         raise TypeError(f"Split.{field} must be an integer index tensor, got {index.dtype}.")
     if index.dim() > 1:
         raise ValueError(f"Split.{field} must be 1-D, got shape {list(index.shape)}.")
+    if bool((index < 0).any()):
+        raise ValueError(f"Split.{field} holds negative indices (min {int(index.min())}).")
     return index.long().view(-1).sort().values
 
 

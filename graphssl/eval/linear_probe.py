@@ -203,21 +203,23 @@ def _validation_scores(
     gen: torch.Generator,
     cv_folds: int,
     early_stopping: bool = False,
-) -> Tensor:
+) -> tuple[Tensor, tuple[Tensor, Tensor] | None]:
     """Validation accuracy ``[K]`` of each weight decay (of the best-validation step with
-    ``early_stopping``); with no validation nodes (e.g. GRACE's 10/0/90 split)
-    ``cv_folds``-fold cross-validation on the training nodes only."""
+    ``early_stopping``) and the ``K`` classifiers it scored, fitted on the training nodes;
+    with no validation nodes (e.g. GRACE's 10/0/90 split) ``cv_folds``-fold
+    cross-validation on the training nodes only, and no classifiers (each fold's saw part
+    of the training nodes)."""
     if val.numel() > 0:
         stop_on = (x[val], y[val]) if early_stopping else None
         w, b = _fit_logreg(x[train], y[train], num_classes, wds, optim, gen, stop_on)
-        return _accuracy(x[val], y[val], w, b)
+        return _accuracy(x[val], y[val], w, b), (w, b)
     perm = train[torch.randperm(train.numel(), device=x.device, generator=gen)]
     scores = torch.zeros(wds.numel(), device=x.device)
     for fold in perm.tensor_split(cv_folds):
         rest = perm[~torch.isin(perm, fold)]
         w, b = _fit_logreg(x[rest], y[rest], num_classes, wds, optim, gen)
         scores += _accuracy(x[fold], y[fold], w, b) / cv_folds
-    return scores
+    return scores, None
 
 
 def _probe_one(
@@ -232,28 +234,36 @@ def _probe_one(
     early_stopping: bool = False,
 ) -> tuple[float, float, float, str]:
     """Selects (feature scaling, weight decay) on validation; returns test acc, wd, val acc,
-    scaling."""
+    scaling. The test accuracy is that of the very classifier that was selected; after a
+    cross-validation it is refitted on all training nodes."""
     device = next(iter(features.values())).device
     train, val, test = (t.to(device) for t in (split.train, split.val, split.test))
     if train.numel() == 0:
         raise ValueError("The split has no training nodes")
     if early_stopping and val.numel() == 0:
         raise ValueError("early_stopping selects the step on validation; the split has none")
-    best: tuple[float, str, int] | None = None
+    if val.numel() == 0 and train.numel() < cv_folds:
+        raise ValueError(
+            f"The split has no validation nodes and {train.numel()} training node(s): too few "
+            f"for cv_folds={cv_folds}-fold cross-validation on them"
+        )
+    best: tuple[float, str, int, tuple[Tensor, Tensor] | None] | None = None
     for name, x in features.items():
         gen = torch.Generator(device=device).manual_seed(seed)
-        scores = _validation_scores(
+        scores, fitted = _validation_scores(
             x, y, train, val, num_classes, wds, optim, gen, cv_folds, early_stopping
         )
         k = int(torch.argmax(scores))  # first maximum: the weakest regularisation among ties
         if best is None or float(scores[k]) > best[0]:
-            best = (float(scores[k]), name, k)
+            best = (float(scores[k]), name, k, fitted)
     assert best is not None
-    val_acc, name, k = best
+    val_acc, name, k, fitted = best
     x = features[name]
-    gen = torch.Generator(device=device).manual_seed(seed)
-    stop_on = (x[val], y[val]) if early_stopping else None
-    w, b = _fit_logreg(x[train], y[train], num_classes, wds[k : k + 1], optim, gen, stop_on)
+    if fitted is None:  # cross-validated: refit the chosen weight decay on every training node
+        gen = torch.Generator(device=device).manual_seed(seed)
+        w, b = _fit_logreg(x[train], y[train], num_classes, wds[k : k + 1], optim, gen)
+    else:
+        w, b = fitted[0][k : k + 1], fitted[1][k : k + 1]
     test_acc = _accuracy(x[test], y[test], w, b)
     return 100.0 * float(test_acc[0]), float(wds[k]), 100.0 * val_acc, name
 
@@ -277,11 +287,11 @@ def linear_probe(
 
     For each split a classifier is trained (full batch, Adam, in torch on the embeddings'
     device) for every L2 strength in ``weight_decays`` (and, by default, on unscaled and on
-    standardised features); the one with the best validation accuracy is refitted and its test
-    accuracy reported; the feature scaling (raw, standardised or L2-normalised rows) is chosen
-    on validation the same way. The test nodes are never used for
-    selection; a split with no validation nodes selects by ``cv_folds``-fold cross-validation
-    on the training nodes.
+    standardised features); the one with the best validation accuracy has its test accuracy
+    reported; the feature scaling (raw, standardised or L2-normalised rows) is chosen on
+    validation the same way. The test nodes are never used for selection; a split with no
+    validation nodes selects by ``cv_folds``-fold cross-validation on the training nodes, and
+    the chosen classifier is then refitted on all of them.
 
     Args:
         embeddings: ``[num_nodes, dim]`` (detached inside).
@@ -299,6 +309,8 @@ def linear_probe(
             select among ``scalings`` on validation.
         scalings: the candidate scalings (:func:`scale_features`), default all of
             :data:`SCALINGS`; overrides ``standardize``.
+        cv_folds: folds of the cross-validation on the training nodes that selects on a
+            split with no validation nodes (at least 2, and at most the training nodes).
         early_stopping: keep each classifier at the Adam step with the best validation
             accuracy instead of the last step (GraphMAE's evaluation); needs validation nodes.
 
@@ -321,6 +333,11 @@ def linear_probe(
         raise ValueError(f"Unknown probe solver '{solver}'; choose from {SOLVERS}")
     if early_stopping and solver != "adam":
         raise ValueError("early_stopping is for the Adam probe; L-BFGS runs to convergence")
+    if cv_folds < 2:
+        raise ValueError(
+            f"cv_folds must be >= 2 (got {cv_folds}): each fold is scored by a classifier "
+            f"fitted on the other folds"
+        )
     optim = ProbeOptimizer(solver, epochs, lr)
     features = {name: scale_features(x, name) for name in scalings}
     num_classes = int(y.max()) + 1

@@ -16,7 +16,10 @@ def jsd_loss(pos: Tensor, neg: Tensor) -> Tensor:
         \mathcal{L} = \mathbb{E}_{pos}[\operatorname{softplus}(-s)]
                     + \mathbb{E}_{neg}[\operatorname{softplus}(s)]
 
-    which equals DGI's binary cross-entropy with logits (positives labelled 1, negatives 0).
+    (InfoGraph's JSD estimator up to the constant :math:`2 \log 2`). With as many positives
+    as negatives it is twice DGI's ``BCEWithLogitsLoss`` over the concatenated scores
+    (positives labelled 1, negatives 0), which averages over both sets at once: the same
+    gradient direction, and the same Adam steps (up to its eps) without weight decay.
 
     Args:
         pos: scores of positive pairs ``[P]`` (any shape).
