@@ -19,20 +19,31 @@
 # earlier, slower machine); BGRL Computers 10,000 x 0.78-0.83 s (seconds_per_epoch of
 # results/node/bgrl/computers/seed2.json and seed3.json, 2026-12-07: 2.2-2.3 h; 0.9-1.4 s
 # earlier); GCA Computers 2000 x 4.8 s; GCA CS 1000 x 10-13 s (both on the earlier machine); BGRL
-# CS 10,000 x 2.0-2.5 s with reuse_freed_memory, which the script calls (about 6 h: on the CPU it
-# needs a machine that keeps runs/ across sessions; on a GPU, experiments/gpu_cells.sh). Pass
-# cells (method:Dataset:seeds, seeds comma-separated) to run others; $ROOT is the data root
-# (default ../shared/datasets).
+# CS 10,000 x 1.4-1.5 s with reuse_freed_memory, which the script calls (the progress bar of seed
+# 0, 2026-12-07, no results file yet: about 4 h, so on the CPU it needs a machine that keeps runs/
+# across sessions; on a GPU, experiments/gpu_cells.sh). Pass cells (method:Dataset:seeds, seeds
+# comma-separated, empty for 0-4) to run others; $ROOT is the data root (default
+# ../shared/datasets). A cell that fails is reported and the queue goes on with the next; the
+# script exits 1 at the end if any failed.
 set -uo pipefail
 cells=("$@")
 if [ ${#cells[@]} -eq 0 ]; then
   cells=(gca:Computers:0 gca:CS:0 grace:CS:0 bgrl:Computers:2,3 bgrl:CS:0 bgrl:Computers:4
          grace:CS:1,2,3,4 gca:CS:1,2,3,4 bgrl:CS:1,2,3,4 gca:Computers:1,2,3,4)
 fi
+failed=()
 for cell in "${cells[@]}"; do
   IFS=: read -r method dataset seeds <<<"$cell"
+  seeds=${seeds:-0,1,2,3,4}
   echo "== $(date -u +%FT%TZ) $method $dataset seeds ${seeds//,/ }"
   # shellcheck disable=SC2086  # seeds is a word list
-  python experiments/node_classification.py --methods "$method" --datasets "$dataset" \
-    --seeds ${seeds//,/ } --root "${ROOT:-../shared/datasets}" --device cpu --no-table || exit
+  if ! python experiments/node_classification.py --methods "$method" --datasets "$dataset" \
+    --seeds ${seeds//,/ } --root "${ROOT:-../shared/datasets}" --device cpu --no-table; then
+    echo "== $(date -u +%FT%TZ) FAILED: $cell (the queue goes on)"
+    failed+=("$cell")
+  fi
 done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "failed cells: ${failed[*]}"
+  exit 1
+fi

@@ -17,9 +17,11 @@
 # finish and every cell's log come back in one file, $OUT/gpu_cells.tar.gz (the device returns at
 # most 8 files, 2 folders down). Here: `tar -xzf .../gpu_cells.tar.gz -C /tmp/g && cp -r
 # /tmp/g/node/. results/node/`, commit, and rerun for the rest. $EXTRA adds arguments to every
-# process (e.g. `--set train.epochs=2 --tag smoke` for a dry run; `train.checkpoint_every=N` to
-# keep more of a run that the timeout stops). It writes into the checkout it runs in
-# (results/node/, runs/node/): on the device that is a copy.
+# process (e.g. `--set train.checkpoint_every=N` to keep more of a run that the timeout stops);
+# $TAG gives every cell a results folder of its own for a variant run,
+# <dataset>_$TAG[_<preset>] (e.g. `EXTRA='--set train.epochs=2' TAG=smoke` for a dry run: one
+# --tag shared by cells of the same method would put their seeds in one folder). It writes into
+# the checkout it runs in (results/node/, runs/node/): on the device that is a copy.
 #
 # Side by side, the processes take turns on the GPU. On an H200, two GRACE Physics seeds beside a
 # G-BT CS cell each ran at 2.1 epochs/s (1500 epochs: ~12 min), and G-BT's probe (L-BFGS, many
@@ -46,10 +48,11 @@ for cell in "${cells[@]}"; do
   IFS=: read -r method dataset seeds preset <<<"$cell"
   seeds=${seeds:+${seeds//,/ }}
   seeds=${seeds:-${SEEDS:-0 1 2 3 4}}
+  tag=${TAG:+${dataset,,}_${TAG}${preset:+_$preset}}
   # shellcheck disable=SC2086  # seeds and EXTRA are word lists
   timeout "$limit" python experiments/node_classification.py --methods "$method" \
     --datasets "$dataset" --device "${DEVICE:-cuda}" --seeds $seeds \
-    --probe-device cpu --no-table ${preset:+--preset $preset} ${EXTRA:-} \
+    --probe-device cpu --no-table ${preset:+--preset $preset} ${tag:+--tag $tag} ${EXTRA:-} \
     >"$work/back/logs/$method-$dataset${preset:+-$preset}-${seeds// /_}.log" 2>&1 &
 done
 wait

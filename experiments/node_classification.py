@@ -36,8 +36,10 @@ from pathlib import Path
 
 import torch
 
+from graphssl.data import canonical_name
 from graphssl.experiment import (
     ConfigMismatchError,
+    check_config,
     config_key,
     continues_run,
     load_config,
@@ -49,9 +51,11 @@ from graphssl.experiment import (
     run_pretraining,
     training_config,
 )
-from graphssl.train import checkpoint_epoch
+from graphssl.methods import get_method
+from graphssl.train import checkpoint_epoch, write_text_atomic
 
 REPO = Path(__file__).resolve().parents[1]
+DEFAULT_RESULTS = REPO / "results" / "node"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="device of the linear probe (default: --device); cpu where several runs share a GPU",
     )
-    parser.add_argument("--results", default=str(REPO / "results" / "node"))
+    parser.add_argument("--results", default=str(DEFAULT_RESULTS))
     parser.add_argument(
         "--preset", help="a config file of experiments/configs/<method>/ other than the dataset's"
     )
@@ -80,9 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--set",
         nargs="*",
+        action="extend",
         default=[],
         metavar="SECTION.KEY=VALUE",
-        help="config overrides, recorded in the results files (needs --tag)",
+        help="config overrides, recorded in the results files (needs --tag); may be repeated",
     )
     parser.add_argument(
         "--tag", help="results folder name instead of the dataset's (for runs with --set)"
@@ -104,6 +109,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.set and not args.tag:
         parser.error("--set changes the published config: name the results folder with --tag")
+    if (args.tag or args.preset) and len(set(map(config_key, args.datasets))) > 1:
+        parser.error(
+            "--tag and --preset name one results folder per method: give one dataset "
+            "(several would write their seeds into the same folder)"
+        )
+    try:  # canonical names, as the results and config files record them
+        args.methods = [get_method(m).method_name for m in args.methods]
+        args.datasets = [canonical_name(d, args.root) for d in args.datasets]
+        for method, dataset in itertools.product(args.methods, args.datasets):
+            check_config(method, requested_config(args, method, dataset))
+    except ValueError as err:
+        parser.error(str(err))
     if args.continue_from and (args.reprobe or not args.tag):
         parser.error("--continue-from needs a --tag of its own and trains (no --reprobe)")
 
@@ -151,18 +168,21 @@ def main(argv: list[str] | None = None) -> int:
         result["command"] = " ".join(
             ["python", "experiments/node_classification.py", *sys.argv[1:]]
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2))
+        write_text_atomic(path, json.dumps(result, indent=2))
         acc = result["accuracy"]
         print(
             f"{method} {dataset} seed {seed}: {acc['mean']:.2f} ± {acc['std']:.2f} "
             f"({result['train_seconds']:.0f} s on {result['device']})",
             flush=True,
         )
-    if not args.no_table:
-        from results_table import write_results_page
+    if args.no_table:
+        return 0
+    if Path(args.results).resolve() != DEFAULT_RESULTS.resolve():
+        print(f"docs/results.md not regenerated: it is the table of {DEFAULT_RESULTS}")
+        return 0
+    from results_table import write_results_page
 
-        write_results_page(Path(args.results), REPO / "docs" / "results.md")
+    write_results_page(DEFAULT_RESULTS, REPO / "docs" / "results.md")
     return 0
 
 
@@ -247,7 +267,7 @@ def reprobe(path: Path, run_dir: Path, method: str, dataset: str, args: argparse
             "previous": previous,
         }
     )
-    path.write_text(json.dumps(result, indent=2))
+    write_text_atomic(path, json.dumps(result, indent=2))
     print(
         f"reprobe {method} {dataset} seed {result['seed']}: "
         f"{previous['accuracy']['mean']:.2f} -> {probe.mean:.2f} ({info['scalings']}); "

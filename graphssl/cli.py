@@ -25,11 +25,18 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     if args.epochs is not None:
         overrides.setdefault("train", {})["epochs"] = args.epochs
     seeds = args.seeds if args.seeds else [args.seed]
+    outs = [
+        None if not args.out else Path(args.out) / f"seed{s}" if len(seeds) > 1 else Path(args.out)
+        for s in seeds
+    ]
+    taken = [o for o in outs if o is not None and (o / "checkpoint.pt").exists()]
+    if taken and not args.resume:
+        raise ValueError(
+            f"{taken[0]} holds the checkpoint of an earlier run: pass --resume to continue it, "
+            f"or choose another --out (a new run there would overwrite it)"
+        )
     results = []
-    for seed in seeds:
-        out = None
-        if args.out:
-            out = Path(args.out) / f"seed{seed}" if len(seeds) > 1 else Path(args.out)
+    for seed, out in zip(seeds, outs):
         r = run_pretraining(
             args.method,
             args.dataset,
@@ -145,8 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--set",
         nargs="+",
+        action="extend",
         metavar="SECTION.KEY=VALUE",
-        help="override config entries, e.g. model.tau=0.3 train.lr=0.01",
+        help="override config entries, e.g. model.tau=0.3 train.lr=0.01 (may be repeated)",
     )
     p.add_argument("--out", help="folder for config, metrics, checkpoint and embeddings")
     p.add_argument("--resume", action="store_true", help="continue from --out's checkpoint")

@@ -21,7 +21,7 @@ import torch_geometric
 import torch_geometric.transforms as T
 from torch_geometric.data import Data
 
-from graphssl.data import get_split, load_dataset
+from graphssl.data import canonical_name, get_split, load_dataset
 from graphssl.eval import (
     COLLAPSE_COSINE,
     ProbeResult,
@@ -31,15 +31,59 @@ from graphssl.eval import (
 )
 from graphssl.eval.linear_probe import DEFAULT_WEIGHT_DECAYS, SCALINGS
 from graphssl.methods import build_method, get_method
-from graphssl.train import checkpoint_epoch, pretrain, resolve_device
+from graphssl.methods.registry import method_options, unknown_options
+from graphssl.train import checkpoint_epoch, pretrain, resolve_device, write_text_atomic
 
 
 def config_key(dataset: str) -> str:
-    """The key of ``dataset`` in the config files: ``"Amazon-Photo"`` -> ``"photo"``."""
-    key = dataset.strip().lower()
-    for prefix in ("amazon-", "coauthor-"):
-        key = key.removeprefix(prefix)
-    return key
+    """The key of ``dataset`` in the config files, from its canonical name
+    (:func:`~graphssl.data.canonical_name`): ``"Amazon-Photo"`` and ``"AmazonPhoto"`` ->
+    ``"photo"``. A name the loader does not know is only stripped and lower-cased."""
+    try:
+        return canonical_name(dataset).lower()
+    except ValueError:
+        return dataset.strip().lower()
+
+
+# The keys of the train, data and eval sections that run_pretraining reads; anything else in a
+# config (a typo in a file or a --set) would change nothing, so check_config refuses it.
+CONFIG_KEYS: dict[str, frozenset[str]] = {
+    "train": frozenset(
+        {
+            "epochs",
+            "lr",
+            "weight_decay",
+            "optimizer",
+            "schedule",
+            "warmup_epochs",
+            "patience",
+            "checkpoint_every",
+            "checkpoint_every_seconds",
+            "amp",
+        }
+    ),
+    "data": frozenset({"normalize_features", "sparse_features"}),
+    "eval": frozenset({"split", "num_splits", "scalings", "early_stopping", "solver"}),
+}
+
+
+def check_config(method: str, cfg: dict[str, Any]) -> None:
+    """Raises ``ValueError`` naming every entry of ``cfg`` that nothing reads: sections other
+    than ``model``, ``train``, ``data`` and ``eval``, keys of the last three outside
+    :data:`CONFIG_KEYS`, and model options ``method`` does not take
+    (:func:`~graphssl.methods.registry.method_options`). Keys starting with ``_`` are notes."""
+    unknown = [
+        f"section '{key}'"
+        for key in cfg
+        if not key.startswith("_") and key not in ("model", *CONFIG_KEYS)
+    ]
+    unknown += unknown_options(cfg.get("model", {}), method_options(method), "model")
+    for section, known in CONFIG_KEYS.items():
+        unknown += unknown_options(cfg.get(section, {}), known, section)
+    if unknown:
+        raise ValueError(
+            f"config entries that {method} and the training loop do not read: {', '.join(unknown)}"
+        )
 
 
 def merge_config(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
@@ -115,8 +159,14 @@ class ConfigMismatchError(ValueError):
 
 def recorded_config(method: str, dataset: str, seed: int, cfg: dict[str, Any]) -> dict[str, Any]:
     """The config of one run as ``config.json`` in its folder records it: ``cfg`` (the
-    method's config for ``dataset``, overrides applied) with the method, dataset and seed."""
-    return {"method": method, "dataset": dataset, "seed": seed, **cfg}
+    method's config for ``dataset``, overrides applied) with the method, dataset and seed,
+    the names in their canonical spelling (so that ``physics`` resumes a ``Physics`` run)."""
+    return {
+        "method": get_method(method).method_name,
+        "dataset": canonical_name(dataset),
+        "seed": seed,
+        **cfg,
+    }
 
 
 def continues_run(
@@ -152,18 +202,37 @@ def continues_run(
     return constant_lr and getattr(model, "total_steps", None) is None
 
 
+_WORDS = {"true": True, "false": False, "none": None, "null": None}
+
+
+def override_value(raw: str) -> Any:
+    """The value of one ``--set`` entry: JSON (``0.3``, ``[0.2, 0.4]``, ``true``,
+    ``"gcn"``); else ``True``/``False``/``None`` in any case, or a number JSON does not
+    spell (``.001``, ``1e-3``, ``inf``); else the text itself (``gcn``, ``cosine``). A
+    Python ``False`` must not become the string ``"False"``, which reads as true."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        pass
+    text = raw.strip()
+    if text.lower() in _WORDS:
+        return _WORDS[text.lower()]
+    try:
+        number = float(text)
+    except ValueError:
+        return raw
+    return int(number) if number.is_integer() and text.lstrip("+-").isdigit() else number
+
+
 def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """``["model.tau=0.3", "train.epochs=10"]`` -> nested dict (values parsed as JSON when
-    they parse, else kept as strings)."""
+    """``["model.tau=0.3", "train.epochs=10"]`` -> nested dict (values by
+    :func:`override_value`)."""
     out: dict[str, Any] = {}
     for item in items:
         if "=" not in item or "." not in item.split("=", 1)[0]:
             raise ValueError(f"Override '{item}' must look like section.key=value")
         path, raw = item.split("=", 1)
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
+        value = override_value(raw)
         node = out
         *parents, leaf = path.split(".")
         for p in parents:
@@ -172,9 +241,10 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def environment() -> dict[str, Any]:
+def environment(device: torch.device | None = None) -> dict[str, Any]:
     """What the run ran on, for results files (``reuse_freed_memory``: whether this process
-    called :func:`reuse_freed_memory`, which changes its CPU times)."""
+    called :func:`reuse_freed_memory`, which changes its CPU times; ``cuda_device``: the GPU's
+    name, for a run on ``device`` CUDA, or any run when ``device`` is not given)."""
     env = {
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -184,8 +254,8 @@ def environment() -> dict[str, Any]:
         "threads": torch.get_num_threads(),
         "reuse_freed_memory": _reusing_freed_memory,
     }
-    if torch.cuda.is_available():
-        env["cuda_device"] = torch.cuda.get_device_name()
+    if torch.cuda.is_available() and (device is None or device.type == "cuda"):
+        env["cuda_device"] = torch.cuda.get_device_name(device)
     commit = _git_commit()
     if commit:
         env["git_commit"] = commit
@@ -256,7 +326,7 @@ def _git_commit() -> str | None:
 
 def probe_splits(dataset: Any, eval_cfg: dict[str, Any], seed: int) -> list:
     """The evaluation splits: the public one, or ``num_splits`` seeded random ones."""
-    kind = eval_cfg.get("split", "random")
+    kind = str(eval_cfg.get("split", "random")).strip().lower()
     if kind in ("public", "ogb"):
         return [get_split(dataset, kind)]
     n = int(eval_cfg.get("num_splits", 1))
@@ -344,9 +414,11 @@ def run_pretraining(
     ``train_seconds`` does.
     """
     started = time.perf_counter()
+    method, dataset = get_method(method).method_name, canonical_name(dataset, root)
     cfg = merge_config(load_config(method, dataset, preset), overrides or {})
-    env = environment()  # before training: the commit of the code this process runs
+    check_config(method, cfg)
     dev = resolve_device(device)
+    env = environment(dev)  # before training: the commit of the code this process runs
     probe_dev = dev if probe_device is None else resolve_device(probe_device)  # before training
     transform = T.NormalizeFeatures() if cfg["data"].get("normalize_features") else None
     ds = load_dataset(dataset, root, cache_dir=cache_dir, transform=transform)
@@ -376,7 +448,7 @@ def run_pretraining(
                     f"checkpoint is not past them), "
                     f"or delete it or choose another output folder"
                 )
-        previous.write_text(json.dumps(resolved, indent=2))
+        write_text_atomic(previous, json.dumps(resolved, indent=2))
     t0 = time.perf_counter()
     history = pretrain(
         model,
@@ -442,7 +514,9 @@ def run_pretraining(
     result["wall_seconds"] = time.perf_counter() - started + before_resume
     if out_dir is not None:
         torch.save(z.cpu(), out_dir / "embeddings.pt")
-        (out_dir / "metrics.json").write_text(json.dumps({**result, "history": history}, indent=2))
+        write_text_atomic(
+            out_dir / "metrics.json", json.dumps({**result, "history": history}, indent=2)
+        )
     return result
 
 
@@ -452,13 +526,16 @@ def summarize(results: list[dict[str, Any]]) -> ProbeResult:
 
 
 __all__ = [
+    "CONFIG_KEYS",
     "ConfigMismatchError",
+    "check_config",
     "config_key",
     "continues_run",
     "recorded_config",
     "environment",
     "load_config",
     "merge_config",
+    "override_value",
     "parse_overrides",
     "peak_rss_gib",
     "probe_embeddings",

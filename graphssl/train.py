@@ -70,19 +70,31 @@ def _set_rng_state(state: dict[str, Any], method: nn.Module) -> None:
         generator.set_state(saved.cpu())
 
 
-def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """Writes ``state`` with :func:`torch.save` atomically (temp file + rename), so a crash
-    mid-write never leaves a truncated checkpoint behind."""
+def _write_atomic(path: str | os.PathLike, write: Callable[[Any], None]) -> None:
+    """Calls ``write(file)`` on a temporary file beside ``path``, then renames it to ``path``,
+    so a crash or a kill mid-write never leaves a truncated file there."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
+            write(f)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
+    """Writes ``state`` with :func:`torch.save` atomically (temp file + rename), so a crash
+    mid-write never leaves a truncated checkpoint behind."""
+    _write_atomic(path, lambda f: torch.save(state, f))
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Writes ``text`` (UTF-8) to ``path`` atomically, as :func:`save_checkpoint` does: a
+    results file is either whole or absent (a truncated one would be skipped as done)."""
+    _write_atomic(path, lambda f: f.write(text.encode()))
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:

@@ -62,6 +62,24 @@ def test_pretrain_writes_outputs_and_evaluate_reads_them(tmp_path, datasets_root
     assert abs(again["mean"] - metrics["accuracy"]["mean"]) < 1e-6
 
 
+def test_pretrain_keeps_an_earlier_runs_checkpoint(tmp_path, datasets_root, capsys):
+    """A second `pretrain --out` into a run folder continues it with --resume and is refused
+    without (it would restart at epoch 1 and overwrite the checkpoint); repeated --set
+    options all apply."""
+    out = tmp_path / "run"
+    args = ["pretrain", "--dataset", "Cora", "--root", str(datasets_root), "--device", "cpu"]
+    args += ["--out", str(out), "--quiet", "--set", "model.hidden=8"]
+    args += ["--set", "model.proj_hidden=8", "train.epochs=2"]
+    assert main(args) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["hidden"] == 8 and config["model"]["proj_hidden"] == 8
+    before = (out / "checkpoint.pt").read_bytes()
+    assert main(args) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert (out / "checkpoint.pt").read_bytes() == before
+    assert main(args + ["--resume"]) == 0  # finished: nothing more to train
+
+
 def test_datasets_lists_presence(datasets_root, capsys):
     assert main(["datasets", "--root", str(datasets_root)]) == 0
     out = capsys.readouterr().out

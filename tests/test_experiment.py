@@ -6,6 +6,7 @@ import os
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,6 +17,7 @@ from graphssl.methods.registry import list_methods
 from graphssl.train import lr_factor
 
 CONFIGURED = [m for m in list_methods() if config_dir(m).is_dir()]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_node_methods_of_the_table_have_configs():
@@ -63,6 +65,73 @@ def test_overrides_parse_json_values():
         "model": {"tau": 0.3},
         "train": {"schedule": "cosine"},
     }
+
+
+@pytest.mark.parametrize(
+    "raw, value",
+    [
+        ("False", False),  # Python spelling: not the string "False", which reads as true
+        ("TRUE", True),
+        ("None", None),
+        ("false", False),
+        (".001", 0.001),  # not JSON, still a number
+        ("1e-3", 0.001),
+        ("10", 10),
+        ("[0.2, 0.4]", [0.2, 0.4]),
+        ("gcn", "gcn"),
+        ('"10"', "10"),  # quoted: the text
+    ],
+)
+def test_override_values(raw, value):
+    from graphssl.experiment import override_value
+
+    got = override_value(raw)
+    assert got == value and type(got) is type(value)
+
+
+def test_config_entries_nothing_reads_are_refused():
+    """A misspelt key in a config file or a --set would otherwise change nothing."""
+    from graphssl.experiment import check_config, merge_config
+
+    cfg = load_config("grace", "Cora")
+    check_config("grace", cfg)
+    for typo, expected in [
+        ({"model": {"taus": 0.3}}, "model.taus (did you mean 'tau'?)"),
+        ({"train": {"epoch": 5}}, "train.epoch (did you mean 'epochs'?)"),
+        ({"eval": {"num_split": 3}}, "eval.num_split (did you mean 'num_splits'"),
+        ({"data": {"sparse": True}}, "data.sparse"),
+        ({"trian": {"lr": 0.1}}, "section 'trian'"),
+    ]:
+        with pytest.raises(ValueError) as err:
+            check_config("grace", merge_config(cfg, typo))
+        assert expected in str(err.value)
+    # an option of another method is not one of this method's
+    with pytest.raises(ValueError, match="model.momentum"):
+        check_config("grace", merge_config(cfg, {"model": {"momentum": 0.9}}))
+    check_config("grace", merge_config(cfg, {"model": {"_why": "notes pass"}}))
+    # and build_method refuses them too, for library users
+    with pytest.raises(ValueError, match="grace does not take model.taus"):
+        build_method("grace", 16, taus=0.3)
+
+
+@pytest.mark.parametrize("method", CONFIGURED)
+def test_every_shipped_config_entry_is_read(method):
+    from graphssl.experiment import check_config
+
+    for preset in [None, *list_presets(method)]:
+        check_config(method, load_config(method, "unknown-dataset", preset))
+
+
+def test_dataset_aliases_load_the_datasets_config():
+    from graphssl.experiment import config_key, recorded_config
+
+    for alias in ("CS", "cs", "Coauthor-CS", "CoauthorCS"):
+        assert config_key(alias) == "cs"
+        assert load_config("grace", alias) == load_config("grace", "CS")
+    assert config_key("AmazonPhoto") == "photo" and config_key("MyGraph") == "mygraph"
+    # the run folder's config.json records canonical names: `physics` resumes `Physics`
+    recorded = recorded_config("GRACE", "coauthor-physics", 0, {"model": {}})
+    assert (recorded["method"], recorded["dataset"]) == ("grace", "Physics")
 
 
 def test_lr_schedules():
@@ -155,6 +224,31 @@ def test_node_classification_script_writes_and_skips(tmp_path, datasets_root, ca
     with pytest.raises(SystemExit):
         main(args + ["--set", "train.epochs=3", "model.hidden=8", "model.proj_hidden=8"]
              + ["--tag", "tiny", "--reprobe"])  # fmt: skip
+
+
+def test_node_classification_script_names_and_folders(tmp_path, datasets_root, capsys):
+    """Names in any spelling are recorded canonically; one --tag cannot hold two datasets; a
+    --results folder elsewhere leaves docs/results.md alone; --set may be repeated."""
+    main, args = _node_classification_script(tmp_path, datasets_root)
+    docs = os.path.getmtime(REPO / "docs" / "results.md")
+    i = args.index("--datasets")
+    spelled = args[: i + 1] + ["cora"] + args[i + 2 :]
+    spelled[spelled.index("--methods") + 1] = "GRACE"
+    assert "--no-table" in spelled
+    spelled.remove("--no-table")
+    tiny = ["--set", "train.epochs=2", "--set", "model.hidden=8", "model.proj_hidden=8"]
+    assert main(spelled + tiny + ["--tag", "tiny"]) == 0
+    written = json.loads((tmp_path / "results/grace/tiny/seed0.json").read_text())
+    assert (written["method"], written["dataset"]) == ("grace", "Cora")
+    assert written["config"]["train"]["epochs"] == 2 and written["config"]["model"]["hidden"] == 8
+    assert os.path.getmtime(REPO / "docs" / "results.md") == docs
+    assert "docs/results.md not regenerated" in capsys.readouterr().out
+    two = args[: i + 1] + ["Cora", "CiteSeer"] + args[i + 2 :]
+    with pytest.raises(SystemExit):
+        main(two + tiny + ["--tag", "tiny2"])
+    with pytest.raises(SystemExit):  # a typo is refused before anything trains
+        main(args + ["--set", "train.epoch=2", "--tag", "typo"])
+    assert not (tmp_path / "runs/grace/typo").exists()
 
 
 def test_node_classification_script_refuses_stale_checkpoints_before_training(

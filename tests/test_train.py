@@ -67,6 +67,24 @@ def test_resume_restores_the_methods_own_generator(tmp_path):
         pretrain(_model(data), data, epochs=6, progress=False, checkpoint=ckpt, resume=True)
 
 
+def test_write_text_atomic_replaces_whole_or_not_at_all(tmp_path, monkeypatch):
+    from graphssl import train
+
+    path = tmp_path / "sub" / "results.json"
+    train.write_text_atomic(path, '{"a": 1}')
+    train.write_text_atomic(path, '{"a": 2}')
+    assert path.read_text() == '{"a": 2}'
+
+    def killed(*args):  # the process dies before the rename
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train.write_text_atomic(path, '{"a": 3, "truncat')
+    assert path.read_text() == '{"a": 2}'
+    assert [p.name for p in path.parent.iterdir()] == ["results.json"]  # no temp file left
+
+
 def test_resume_from_a_checkpoint_past_the_epochs_is_refused(tmp_path):
     """A checkpoint at epoch 4 cannot be a 3-epoch run: no silent 4-epoch history."""
     data = make_csbm(num_nodes=100, seed=0)

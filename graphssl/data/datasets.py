@@ -254,6 +254,13 @@ class CSBMDataset(InMemoryDataset):
 # --- name resolution --------------------------------------------------------------------------
 
 
+def canonical_name(name: str, root: str | os.PathLike | None = None) -> str:
+    """The canonical spelling of a dataset name, as results and config files record it:
+    ``"amazon-photo"`` -> ``"Photo"``, ``"coauthorcs"`` -> ``"CS"``, ``"mutag"`` ->
+    ``"MUTAG"``. Raises ``ValueError`` for a name :func:`load_dataset` does not know."""
+    return _resolve(name, Path(root) if root is not None else default_root()).name
+
+
 def _resolve(name: str, root: Path) -> _Spec:
     if not isinstance(name, str):
         raise TypeError(f"Dataset name must be a str, got {type(name).__name__}.")
