@@ -307,6 +307,19 @@ def test_adaptive_drop_matches_gca_and_is_per_graph(mutag):
     assert _within(removed, draws * float(probs.sum()), draws * float((probs * (1 - probs)).sum()))
 
 
+def test_pagerank_edge_weights_take_200_iterations_as_gca():
+    """GCA's pr_drop_weights runs PageRank for 200 iterations (its feature weights: 10), far
+    from converged after 10 at damping 0.85."""
+    g = torch.Generator().manual_seed(0)
+    edge_index = torch.randint(0, 60, (2, 400), generator=g)
+    pr200 = F.pagerank_centrality(edge_index, 60, num_iters=200)
+    pr10 = F.pagerank_centrality(edge_index, 60, num_iters=10)
+    assert not torch.allclose(pr10, pr200, rtol=1e-3)
+    probs = F.edge_drop_probs_adaptive(edge_index, 0.3, num_nodes=60, centrality="pagerank")
+    expected = F.edge_drop_probs_adaptive(edge_index, 0.3, num_nodes=60, centrality=pr200)
+    torch.testing.assert_close(probs, expected)
+
+
 # ---------------------------------------------------------------------------------------------
 # Walks and subgraphs.
 # ---------------------------------------------------------------------------------------------

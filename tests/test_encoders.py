@@ -45,6 +45,31 @@ def test_act_last_applies_the_activation():
     torch.testing.assert_close(a.relu(), c)
 
 
+def test_the_norm_after_the_last_layer_is_per_graph_of_a_batch():
+    """With act_last, the last norm (here LayerNorm, per graph by default) sees each graph of
+    a batch on its own, as the norms between layers do: a graph's embedding does not depend
+    on the graphs batched with it."""
+    b = _batch()
+    torch.manual_seed(0)
+    enc = NodeEncoder("gcn", 5, 16, 8, norm="layer_norm", act_last=True)
+    together = enc(b.x, b.edge_index, batch=b.batch)
+    first = b.get_example(0)
+    alone = enc(first.x, first.edge_index, batch=torch.zeros(first.num_nodes, dtype=torch.long))
+    torch.testing.assert_close(together[b.batch == 0], alone)
+
+
+def test_bilinear_discriminator_starts_as_dgi_does():
+    """Xavier-uniform of nn.Bilinear's [1, d, d] weight (DGI's and MVGRL's init), zero bias."""
+    from graphssl.encoders import BilinearDiscriminator
+
+    torch.manual_seed(0)
+    d = 64
+    disc = BilinearDiscriminator(d)
+    bound = (6 / (d * d + d)) ** 0.5
+    assert disc.weight.abs().max() <= bound and disc.weight.abs().max() > 0.9 * bound
+    assert float(disc.bias) == 0.0
+
+
 @pytest.mark.parametrize(
     ("conv", "norm"), [("gcn", None), ("gcn", "batch_norm"), ("gat", None), ("sage", None)]
 )

@@ -63,7 +63,12 @@ def test_bgrl_target_follows_online_by_ema(cora):
     model = BGRL.from_config(cora.num_features, hidden=16, out=8, pred_hidden=16, momentum=0.5)
     online = next(model.encoder.parameters())
     target = next(model.target_encoder.parameters())
-    assert torch.equal(online, target) and not target.requires_grad
+    # the target starts from weights of its own (nerdslab/bgrl re-initialises its copy)
+    flat = torch.nn.utils.parameters_to_vector
+    assert not torch.allclose(
+        flat(model.encoder.parameters()), flat(model.target_encoder.parameters())
+    )
+    assert not target.requires_grad
     with torch.no_grad():
         online.add_(1.0)
     before = target.clone()
@@ -125,6 +130,30 @@ def test_graphmae_masks_with_token_and_noise(cora):
     loss = model.loss(cora)
     loss.backward()
     assert model.mask_token.grad is not None and model.mask_token.grad.abs().sum() > 0
+
+
+def test_mvgrl_recomputes_the_diffusion_of_another_graph(cora):
+    """Another edge_index of the same size (a new batch where a freed one was), or the same
+    tensor edited in place, gets its own diffusion, never the previous graph's."""
+    from graphssl.methods import MVGRL
+
+    model = MVGRL.from_config(cora.num_features, hidden=8, eps=2e-3)
+    first = model.diffusion_view(cora)
+    other = cora.clone()
+    other.edge_index = cora.edge_index.flip(0).contiguous()[:, torch.randperm(cora.num_edges)]
+    other.edge_index[1] = other.edge_index[1].roll(1)  # other edges, same count
+    second = model.diffusion_view(other)
+    assert second is not first and not torch.equal(second.edge_index, first.edge_index)
+    assert model.diffusion_view(other) is second
+    other.edge_index[1] = other.edge_index[1].roll(1)  # edited in place
+    assert model.diffusion_view(other) is not second
+
+
+def test_mvgrl_needs_a_diffusion_encoder_that_takes_edge_weights(cora):
+    from graphssl.methods import MVGRL
+
+    with pytest.raises(ValueError, match="edge weights"):
+        MVGRL.from_config(cora.num_features, conv="sage", hidden=8)
 
 
 def test_mvgrl_caches_the_diffusion_and_sums_views(cora):

@@ -730,14 +730,18 @@ def edge_drop_probs_adaptive(
     num_graphs: int | None = None,
 ) -> Tensor:
     r"""GCA's drop probability of every edge ``[num_edges]``: the importance of edge ``(i, j)``
-    is ``log c_j`` of its target's centrality ``c``, and edge ``e`` of graph ``g`` is dropped
+    is ``log c_j`` of its target's centrality ``c`` (PageRank: 200 power iterations, as GCA's
+    edge weights take), and edge ``e`` of graph ``g`` is dropped
     with probability ``min(w_e / mean_g(w) * p, p_tau)`` (see :func:`adaptive_drop_probs`),
     normalised within each graph of a batch. The arguments are those of
     :func:`drop_edges_adaptive`."""
     _check_prob(p)
     _check_prob(p_tau, "p_tau")
     batch, num_graphs = graph_index(num_nodes, batch, num_graphs, edge_index.device)
-    c = node_centrality(edge_index, num_nodes, centrality, batch=batch, num_graphs=num_graphs)
+    # PageRank: 200 iterations here, as GCA's pr_drop_weights runs (its feature weights: 10)
+    c = node_centrality(
+        edge_index, num_nodes, centrality, batch=batch, num_graphs=num_graphs, pagerank_iters=200
+    )
     if edge_index.size(1) == 0:
         return torch.zeros(0, dtype=torch.float32, device=edge_index.device)
     score = torch.log(c[edge_index[1]].clamp_min(1e-12))
@@ -823,9 +827,11 @@ def node_centrality(
     *,
     batch: Tensor | None = None,
     num_graphs: int | None = None,
+    pagerank_iters: int = 10,
 ) -> Tensor:
-    r"""Node centrality ``[num_nodes]`` by name (``"degree"``, ``"pagerank"``,
-    ``"eigenvector"``) or passed through when already a tensor of shape ``[num_nodes]``."""
+    r"""Node centrality ``[num_nodes]`` by name (``"degree"``, ``"pagerank"`` with
+    ``pagerank_iters`` power iterations, ``"eigenvector"``) or passed through when already a
+    tensor of shape ``[num_nodes]``."""
     if isinstance(centrality, Tensor):
         if centrality.shape != (num_nodes,):
             raise ValueError(
@@ -836,7 +842,7 @@ def node_centrality(
     if centrality == "degree":
         return degree_centrality(edge_index, num_nodes)
     if centrality == "pagerank":
-        return pagerank_centrality(edge_index, num_nodes)
+        return pagerank_centrality(edge_index, num_nodes, num_iters=pagerank_iters)
     if centrality == "eigenvector":
         return eigenvector_centrality(edge_index, num_nodes, batch=batch, num_graphs=num_graphs)
     raise ValueError(
@@ -853,7 +859,10 @@ def feature_weights_adaptive(
     binary: bool = False,
 ) -> Tensor:
     r"""GCA's feature importance per graph: :math:`s_{g,f} = \log(1 + \sum_{u \in g}
-    |x_{u,f}| \, c_u)` (GCA's reference code adds the 1 so that an all-zero column is finite).
+    |x_{u,f}| \, c_u)`. GCA's main code takes the log without the 1, which makes an all-zero
+    column ``-inf`` and then every drop probability NaN; its ``fix-normalization`` branch adds
+    the 1, as here (that branch adds it to the edges' ``log c`` too, which
+    :func:`edge_drop_probs_adaptive` does not: it follows the main code there).
 
     Args:
         x: node features ``[num_nodes, num_features]``, dense or sparse CSR.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 from torch_geometric.nn import MLP
@@ -72,8 +70,9 @@ class BilinearDiscriminator(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        bound = 1.0 / math.sqrt(self.weight.size(0))
-        nn.init.uniform_(self.weight, -bound, bound)
+        # DGI's and MVGRL's init: Xavier-uniform of nn.Bilinear's [1, dim, dim] weight,
+        # bound sqrt(6 / (dim^2 + dim)) (nn.Bilinear's own default is 1 / sqrt(dim))
+        nn.init.xavier_uniform_(self.weight.unsqueeze(0))
         nn.init.zeros_(self.bias)
 
     def forward(self, h: Tensor, summary: Tensor, batch: Tensor | None = None) -> Tensor:

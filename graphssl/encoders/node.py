@@ -185,8 +185,8 @@ class NodeEncoder(nn.Module):
         else:
             x = self._layers_with_own_acts(x, edge_index, edge_weight, edge_attr, batch)
         if self.act_last:
-            if self.last_norm is not None:
-                x = self.last_norm(x)
+            if self.last_norm is not None:  # per graph where the norm can be (LayerNorm...)
+                x = self.last_norm(x, batch) if self.gnn.supports_norm_batch else self.last_norm(x)
             act = self.gnn.act if self.layer_acts is None else self.layer_acts[-1]
             if act is not None:
                 x = act(x)

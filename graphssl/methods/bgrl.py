@@ -17,7 +17,8 @@ from graphssl.objectives import bootstrap_loss
 @register_method("bgrl")
 class BGRL(NodeMethod):
     r"""BGRL: an online encoder + predictor learns to predict an EMA target encoder's
-    embedding of the other view; no negatives.
+    embedding of the other view; no negatives. The target starts from its own random weights
+    (``encoder.reset_parameters()`` on a copy, where the encoder has it), as the reference code.
 
     Args:
         encoder: online node encoder ``-> [N, out_dim]``.
@@ -43,7 +44,10 @@ class BGRL(NodeMethod):
     ) -> None:
         super().__init__()
         self.encoder = encoder
+        # the target starts from weights of its own, as in nerdslab/bgrl (a copy re-initialised)
         self.target_encoder = frozen_copy(encoder)
+        if hasattr(self.target_encoder, "reset_parameters"):
+            self.target_encoder.reset_parameters()
         self.predictor = ProjectionHead(
             out_dim, pred_hidden, out_dim, act="prelu", norm="batch_norm"
         )

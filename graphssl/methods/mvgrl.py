@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from graphssl.augment import Augmentation, PPRDiffusion, ShuffleFeatures
+from graphssl.augment.transforms import _LastValue
 from graphssl.encoders import BilinearDiscriminator, NodeEncoder
 from graphssl.methods.base import NodeMethod
 from graphssl.methods.dgi import graph_summary
@@ -23,7 +24,8 @@ class MVGRL(NodeMethod):
     view's node embeddings are discriminated against the *other* view's summary, with
     feature-shuffled graphs as negatives. The embedding is the sum of both views' encodings.
 
-    The diffusion of a graph is computed once and cached (keyed by its ``edge_index``).
+    The diffusion of a graph is computed once and kept while the same ``edge_index`` tensor
+    comes back. The diffusion encoder must take edge weights (GCN).
 
     Args:
         encoder: node encoder of the graph view ``-> [N, dim]``.
@@ -40,12 +42,17 @@ class MVGRL(NodeMethod):
         diffusion: Augmentation | None = None,
     ) -> None:
         super().__init__()
+        if not getattr(getattr(diff_encoder, "gnn", None), "supports_edge_weight", True):
+            raise ValueError(
+                f"MVGRL's diffusion encoder must take edge weights (the diffusion's), and "
+                f"{type(diff_encoder.gnn).__name__} layers do not: use conv='gcn'"
+            )
         self.encoder = encoder
         self.diff_encoder = diff_encoder
         self.discriminator = BilinearDiscriminator(dim)
         self.diffusion = diffusion or PPRDiffusion(alpha=0.2, eps=1e-4)
         self.corrupt = ShuffleFeatures()
-        self._cache: tuple[tuple, Data] | None = None
+        self._diffused = _LastValue()
 
     @classmethod
     def from_config(
@@ -81,13 +88,16 @@ class MVGRL(NodeMethod):
         return cls(encoder(), encoder(**diff_kwargs), hidden, PPRDiffusion(alpha=alpha, eps=eps))
 
     def diffusion_view(self, data: Data) -> Data:
-        """The (cached) diffusion view of ``data``: its edges and ``edge_weight``."""
-        ei = data.edge_index
-        key = (ei.data_ptr(), tuple(ei.shape), ei.device, data.num_nodes)
-        if self._cache is None or self._cache[0] != key:
+        """The diffusion view of ``data``: its edges and ``edge_weight``; computed once while
+        the same, unmodified ``edge_index`` (and ``edge_weight``) tensors come back, as in
+        full-batch training, and again for any other graph."""
+
+        def diffuse() -> Data:
             with torch.no_grad():
-                self._cache = (key, self.diffusion(data))
-        return self._cache[1]
+                return self.diffusion(data)
+
+        tensors = (data.edge_index, data.get("edge_weight"))
+        return self._diffused.get(tensors, (data.num_nodes,), diffuse)
 
     def _views(self, x: Tensor, data: Data, diff: Data) -> tuple[Tensor, Tensor]:
         batch = data.get("batch")
