@@ -161,12 +161,11 @@ def recorded_config(method: str, dataset: str, seed: int, cfg: dict[str, Any]) -
     """The config of one run as ``config.json`` in its folder records it: ``cfg`` (the
     method's config for ``dataset``, overrides applied) with the method, dataset and seed,
     the names in their canonical spelling (so that ``physics`` resumes a ``Physics`` run)."""
-    return {
-        "method": get_method(method).method_name,
-        "dataset": canonical_name(dataset),
-        "seed": seed,
-        **cfg,
-    }
+    try:
+        dataset = canonical_name(dataset)
+    except ValueError:  # a TU folder found under another root: run_pretraining resolved it
+        dataset = dataset.strip()
+    return {"method": get_method(method).method_name, "dataset": dataset, "seed": seed, **cfg}
 
 
 def continues_run(

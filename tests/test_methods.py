@@ -63,11 +63,11 @@ def test_bgrl_target_follows_online_by_ema(cora):
     model = BGRL.from_config(cora.num_features, hidden=16, out=8, pred_hidden=16, momentum=0.5)
     online = next(model.encoder.parameters())
     target = next(model.target_encoder.parameters())
-    # the target starts from weights of its own (nerdslab/bgrl re-initialises its copy)
+    # the target starts as a copy, or from weights of its own with reset_target (nerdslab)
     flat = torch.nn.utils.parameters_to_vector
-    assert not torch.allclose(
-        flat(model.encoder.parameters()), flat(model.target_encoder.parameters())
-    )
+    assert torch.equal(flat(model.encoder.parameters()), flat(model.target_encoder.parameters()))
+    own = BGRL.from_config(cora.num_features, hidden=16, out=8, pred_hidden=16, reset_target=True)
+    assert not torch.allclose(flat(own.encoder.parameters()), flat(own.target_encoder.parameters()))
     assert not target.requires_grad
     with torch.no_grad():
         online.add_(1.0)
