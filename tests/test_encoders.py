@@ -67,7 +67,7 @@ def test_bilinear_discriminator_starts_as_dgi_does():
     disc = BilinearDiscriminator(d)
     bound = (6 / (d * d + d)) ** 0.5
     assert disc.weight.abs().max() <= bound and disc.weight.abs().max() > 0.9 * bound
-    assert float(disc.bias) == 0.0
+    assert float(disc.bias.detach()) == 0.0
 
 
 @pytest.mark.parametrize(
