@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -54,20 +55,20 @@ class Augmentation:
         return f"{self.__class__.__name__}({args})"
 
 
-class _LastValue:
+class LastValue:
     """The last value computed from some tensors (and settings), given back while the very
     same tensor objects return unmodified: a deterministic per-graph quantity of a full-batch
-    training loop, such as GCA's drop probabilities, is then computed once instead of every
-    step. Identity (``is``) and each tensor's in-place version counter decide; the tensors are
-    held, so a new tensor can never take their memory and pass for them. Inference-mode
-    tensors, which keep no version counter, are never reused. Copies and pickles start
-    empty."""
+    training loop, such as GCA's drop probabilities or MVGRL's diffusion, is then computed
+    once instead of every step. Identity (``is``) and each tensor's in-place version counter
+    decide; the tensors are held, so a new tensor can never take their memory and pass for
+    them. Inference-mode tensors, which keep no version counter, are never reused. Copies and
+    pickles start empty."""
 
     def __init__(self) -> None:
         self._key: tuple = ()
-        self._value: Tensor | None = None
+        self._value: Any = None
 
-    def get(self, tensors: tuple[Tensor | None, ...], settings: tuple, compute) -> Tensor:
+    def get(self, tensors: tuple[Tensor | None, ...], settings: tuple, compute) -> Any:
         try:
             versions = tuple(None if t is None else t._version for t in tensors)
         except RuntimeError:  # inference tensors have no version counter
@@ -568,7 +569,7 @@ class DropEdgesAdaptive(Augmentation):
         self.p = p
         self.centrality = centrality
         self.p_tau = p_tau
-        self._probs = _LastValue()
+        self._probs = LastValue()
 
     def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
         batch, num_graphs = _batch_or_zeros(data)
@@ -615,7 +616,7 @@ class MaskFeaturesAdaptive(Augmentation):
         self.centrality = centrality
         self.p_tau = p_tau
         self.binary = binary
-        self._probs = _LastValue()
+        self._probs = LastValue()
 
     def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
         batch, num_graphs = _batch_or_zeros(data)

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from graphssl.augment import Augmentation, PPRDiffusion, ShuffleFeatures
-from graphssl.augment.transforms import _LastValue
+from graphssl.augment.transforms import LastValue
 from graphssl.encoders import BilinearDiscriminator, NodeEncoder
 from graphssl.methods.base import NodeMethod
 from graphssl.methods.dgi import graph_summary
@@ -52,7 +52,7 @@ class MVGRL(NodeMethod):
         self.discriminator = BilinearDiscriminator(dim)
         self.diffusion = diffusion or PPRDiffusion(alpha=0.2, eps=1e-4)
         self.corrupt = ShuffleFeatures()
-        self._diffused = _LastValue()
+        self._diffused = LastValue()
 
     @classmethod
     def from_config(
