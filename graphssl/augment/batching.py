@@ -12,7 +12,7 @@ import copy
 
 import torch
 from torch import Tensor
-from torch_geometric.data import Batch
+from torch_geometric.data import Batch, Data
 
 __all__ = ["merge_graphs", "select_graphs"]
 
@@ -44,6 +44,15 @@ def _node_ptr(batch_vec: Tensor, num_graphs: int) -> Tensor:
     return ptr
 
 
+def _set_graph_sizes(data: Data, node_counts: Tensor) -> None:
+    r"""Sets the per-graph node counts ``[num_graphs]`` that ``to_data_list`` gives every graph
+    of a batch whose graphs were collated with an explicit ``num_nodes`` (e.g. without ``x``);
+    a no-op for other batches. The list is replaced, never modified: copies share it."""
+    store = data._store
+    if "_num_nodes" in store.__dict__:
+        store._num_nodes = node_counts.tolist()
+
+
 def _finish(
     out: Batch, values: dict, slices: dict, incs: dict, batch_vec: Tensor, num_graphs: int
 ) -> Batch:
@@ -52,11 +61,35 @@ def _finish(
     out.batch = batch_vec
     ptr = _node_ptr(batch_vec, num_graphs)
     out.ptr = ptr
+    if "num_nodes" in out:  # an explicit node count (graphs without x)
+        out.num_nodes = batch_vec.numel()
+    _set_graph_sizes(out, ptr.diff())
     for key in slices:
         if _is_index(key):
             incs[key] = ptr[:-1]
     out._slice_dict, out._inc_dict = slices, incs
     out._num_graphs = num_graphs
+    return out
+
+
+def _select_inc(inc: Tensor | None, graph_mask: Tensor) -> Tensor | None:
+    """The increments ``[num_graphs, *]`` of the graphs in ``graph_mask`` (``None``: none)."""
+    return inc[graph_mask.to(inc.device)] if isinstance(inc, Tensor) else inc
+
+
+def _merge_inc(
+    parts: list[Batch], graph_ids: list[Tensor], key: str, num_graphs: int
+) -> Tensor | None:
+    """The increments of ``key`` of every part placed at its graphs' ids ``[num_graphs, *]``
+    (zero for a part without them; the first part's, e.g. ``None``, when no part has any)."""
+    incs = [part._inc_dict.get(key) for part in parts]
+    first = next((inc for inc in incs if isinstance(inc, Tensor)), None)
+    if first is None:
+        return incs[0]
+    out = first.new_zeros((num_graphs, *first.shape[1:]))
+    for inc, ids in zip(incs, graph_ids, strict=True):
+        if isinstance(inc, Tensor):
+            out[ids.to(out.device)] = inc.to(out.device)
     return out
 
 
@@ -68,7 +101,8 @@ def select_graphs(batch: Batch, graph_mask: Tensor) -> Batch:
     node_mask = graph_mask[batch.batch]
     batch_vec = new_id[batch.batch[node_mask]]
     new_ptr = _node_ptr(batch_vec, num_graphs)
-    values, slices, incs = {}, {}, dict(batch._inc_dict)
+    values, slices = {}, {}
+    incs = {key: _select_inc(inc, graph_mask) for key, inc in batch._inc_dict.items()}
     for key, sl in batch._slice_dict.items():
         value = batch[key]
         row_graph = _row_graph(sl, graph_mask.device)
@@ -142,5 +176,5 @@ def merge_graphs(parts: list[Batch], graph_ids: list[Tensor], num_graphs: int) -
         else:
             flat = [v for r in rows for v in r]
             values[key] = [flat[i] for i in order.tolist()]
-    incs = dict(parts[0]._inc_dict)
+    incs = {key: _merge_inc(parts, graph_ids, key, num_graphs) for key in parts[0]._inc_dict}
     return _finish(copy.copy(parts[0]), values, slices, incs, batch_vec, num_graphs)

@@ -93,21 +93,31 @@ def ppr_coefficients(alpha: float, tol: float) -> Tensor:
     return alpha * (1.0 - alpha) ** k
 
 
+HEAT_MAX_TERMS = 10_001
+
+
 def heat_coefficients(t: float, tol: float) -> Tensor:
     r""":math:`\theta_k = e^{-t} t^k / k!` (a Poisson distribution) up to the first :math:`K`
-    where the remaining mass is below ``tol`` ``[K + 1]`` (float64)."""
+    where the remaining mass is below ``tol`` ``[K + 1]`` (float64).
+
+    The terms are computed in log space, :math:`\exp(-t + k \log t - \log k!)`, so they stay
+    right where :math:`e^{-t}` alone underflows (``t > 745``). Raises ``ValueError`` when the
+    tail is still above ``tol`` after ``HEAT_MAX_TERMS`` terms (``t > 9,600`` for ``tol=1e-4``):
+    each term costs one sparse product per block of columns."""
     if not t >= 0.0:
         raise ValueError(f"t must be >= 0 (got {t})")
-    coeffs, term, total = [], math.exp(-t), 0.0
-    k = 0
-    while True:
+    log_t = math.log(t) if t > 0.0 else -math.inf
+    coeffs, total = [], 0.0
+    for k in range(HEAT_MAX_TERMS):
+        term = math.exp(-t + k * log_t - math.lgamma(k + 1)) if k > 0 else math.exp(-t)
         coeffs.append(term)
         total += term
-        if 1.0 - total < tol or k > 10_000:
-            break
-        k += 1
-        term *= t / k
-    return torch.tensor(coeffs, dtype=torch.float64)
+        if 1.0 - total < tol:
+            return torch.tensor(coeffs, dtype=torch.float64)
+    raise ValueError(
+        f"the heat kernel's series for t={t} needs more than {HEAT_MAX_TERMS} terms to get its "
+        f"tail below tol={tol}; use a smaller t or a larger tol"
+    )
 
 
 def diffusion(

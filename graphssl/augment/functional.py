@@ -49,7 +49,7 @@ def drop_edges(
     if p == 0.0 or num_edges == 0:
         keep = torch.ones(num_edges, dtype=torch.bool, device=edge_index.device)
     elif undirected:
-        row, col = edge_index
+        row, col = edge_index.long()  # the key below overflows int32
         lo, hi = torch.minimum(row, col), torch.maximum(row, col)
         # One draw per unordered pair: index pairs by their (lo, hi) key.
         key = lo * (int(hi.max()) + 1) + hi
@@ -273,13 +273,25 @@ def _sample_nodes(
     num_graphs: int,
     exact: bool,
     generator: torch.Generator | None,
+    at_least_one: bool = False,
 ) -> Tensor:
     """Boolean mask ``[num_nodes]`` of sampled nodes: each with probability ``p``, or exactly
-    ``floor(p * n_g)`` of graph ``g`` when ``exact``."""
+    ``floor(p * n_g)`` of graph ``g`` when ``exact``. With ``at_least_one`` every non-empty
+    graph has a sampled node: ``exact`` then takes ``min(floor(p * n_g) + 1, n_g)`` nodes,
+    and independent draws also take the node with the lowest draw of every graph."""
     if exact:
         counts = torch.bincount(batch, minlength=num_graphs)
-        return sample_per_group(batch, torch.floor(p * counts.double()).long(), generator)
-    return _rand(batch.numel(), batch.device, generator) < p
+        k = torch.floor(p * counts.double()).long()
+        if at_least_one:
+            k = torch.minimum(k + 1, counts)
+        return sample_per_group(batch, k, generator)
+    u = _rand(batch.numel(), batch.device, generator)
+    mask = u < p
+    if at_least_one:
+        lowest = torch.full((num_graphs,), 2.0, device=u.device)
+        lowest = lowest.scatter_reduce(0, batch, u, reduce="amin")
+        mask = mask | (u == lowest[batch])
+    return mask
 
 
 # --------------------------------------------------------------------------------------------
@@ -356,8 +368,14 @@ def mask_nodes(
     num_graphs: int | None = None,
     exact: bool = False,
     generator: torch.Generator | None = None,
+    at_least_one: bool = False,
 ) -> tuple[Tensor, Tensor]:
     r"""Replaces whole feature rows of random nodes (attribute masking, Hu et al. 2020).
+
+    By default every node is masked independently with probability ``p`` (a graph may have
+    none masked), or with ``exact`` exactly ``floor(p n_g)`` nodes of graph ``g`` (none for
+    ``p n_g < 1``). Hu et al.'s ``MaskAtom`` masks ``int(n_g p + 1)`` nodes of every
+    molecule, always at least one: ``exact=True, at_least_one=True``.
 
     Args:
         x: node features ``[num_nodes, num_features]`` (floating or categorical integers).
@@ -369,6 +387,9 @@ def mask_nodes(
         num_graphs: number of graphs.
         exact: mask exactly ``floor(p n_g)`` nodes of graph ``g``.
         generator: source of randomness.
+        at_least_one: mask at least one node of every non-empty graph: with ``exact``,
+            ``min(floor(p n_g) + 1, n_g)`` nodes (Hu et al.'s count); otherwise a graph whose
+            draws masked nothing masks its node with the lowest draw.
 
     Returns:
         ``(x, mask)``: the masked copy of ``x`` and the masked nodes ``[num_nodes]`` (bool).
@@ -382,7 +403,7 @@ def mask_nodes(
         if x.size(1) == 0:
             raise ValueError("token needs at least one feature column")
         row[0] = token
-    mask = _sample_nodes(p, batch, num_graphs, exact, generator)
+    mask = _sample_nodes(p, batch, num_graphs, exact, generator, at_least_one)
     x = x.clone()
     x[mask] = row
     return x, mask

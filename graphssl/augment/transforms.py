@@ -6,6 +6,7 @@ per-graph :class:`~graphssl.augment.Edits` (edges removed/added, nodes dropped/m
 
 Subclasses implement :meth:`Augmentation.apply_with_edits` on the (already copied) input; an
 older subclass that only implements :meth:`Augmentation.apply` still works as a view maker.
+The ``edge_index`` of a view that changes edges or nodes is ``int64``.
 """
 
 from __future__ import annotations
@@ -140,13 +141,14 @@ def _sync_batch(
     num_graphs: int,
     edge_counts: Tensor | None = None,
 ) -> None:
-    """Rebuilds ``ptr`` and, for a ``Batch``, the slices that ``to_data_list`` reads
-    (``edge_counts`` ``[num_graphs]``: the edges per graph, when known)."""
+    """Rebuilds ``ptr`` and, for a ``Batch``, the slices and node counts that ``to_data_list``
+    reads (``edge_counts`` ``[num_graphs]``: the edges per graph, when known)."""
     if data.get("batch") is None:
         return
     node_counts, node_ptr = F._ptr(data.batch, num_graphs)
     if data.get("ptr") is not None or isinstance(data, Batch):
         data.ptr = node_ptr
+    B._set_graph_sizes(data, node_counts)
     if not isinstance(data, Batch) or getattr(data, "_slice_dict", None) is None:
         return
     if edge_counts is None:
@@ -219,7 +221,28 @@ def _new_edge_rows(
         return rows.to(dtype=value.dtype)
     if source is None:  # nothing to copy from
         return value.new_zeros((num, *value.shape[1:]))
-    return value[source]
+    rows = value[source.clamp_min(0)]
+    missing = source < 0  # the new edge's graph has no edge to copy from
+    if bool(missing.any()):
+        rows = rows.masked_fill(missing.view(-1, *([1] * (rows.dim() - 1))), 0)
+    return rows
+
+
+def _source_edges(
+    old_graph: Tensor, added_graph: Tensor, num_graphs: int, generator: torch.Generator | None
+) -> Tensor:
+    """For every new edge, a uniformly random existing edge of its own graph to copy the
+    attributes from ``[num_added]`` (``-1`` where that graph has no edge; given the graph of
+    every existing edge ``old_graph`` ``[num_edges]`` and of every new edge ``added_graph``)."""
+    u = F._rand(added_graph.numel(), added_graph.device, generator, dtype=torch.float64)
+    old_count = torch.bincount(old_graph, minlength=num_graphs)
+    old_start = torch.cumsum(old_count, 0) - old_count
+    count = old_count[added_graph]
+    has = count > 0
+    pos = old_start[added_graph] + torch.floor(u * count).long().clamp_max(count - 1)
+    pos = torch.where(has, pos, 0)
+    source = pos if F._is_sorted(old_graph) else torch.sort(old_graph, stable=True)[1][pos]
+    return torch.where(has, source, -1)
 
 
 def _edit_edges(
@@ -231,11 +254,13 @@ def _edit_edges(
 ) -> tuple[Data, Edits]:
     """Keeps the edges in ``keep`` ``[num_edges]`` (all when ``None``) and appends ``added``
     ``[2, num_added]``; new edges copy every edge-level attribute from a random existing edge
-    of the input (or take ``edge_attr`` from ``edge_attr_fn``). Edges stay grouped by graph."""
+    of the input in their own graph, or get zeros when their graph has none (``edge_attr``
+    comes from ``edge_attr_fn`` when given). Edges stay grouped by graph; ``edge_index``
+    becomes ``int64``."""
     batch, num_graphs = _batch_or_zeros(data)
     node_keys = _node_keys(data)
     edge_keys = _edge_keys(data, node_keys)
-    old = data.edge_index
+    old = data.edge_index.long()
     num_old, num_new = old.size(1), added.size(1)
     old_graph, added_graph = F._edge_graph(old, batch), F._edge_graph(added, batch)
     keep_idx = None if keep is None else keep.nonzero().view(-1)
@@ -250,8 +275,7 @@ def _edit_edges(
     )
     source = None
     if num_new > 0 and num_old > 0 and edge_keys:
-        u = F._rand(num_new, old.device, generator, dtype=torch.float64)
-        source = torch.floor(u * num_old).long().clamp_max(num_old - 1)
+        source = _source_edges(old_graph, added_graph, num_graphs, generator)
     # Keep edges grouped by graph, as a Batch stores them: new edges go after the kept edges
     # of their graph.
     grouped = num_new > 0 and num_graphs > 1
@@ -351,7 +375,7 @@ class DropEdges(Augmentation):
         node_keys = _node_keys(data)
         edge_keys = _edge_keys(data, node_keys)  # edge_attr, edge_weight, ...: kept aligned
         edge_index, _, keep = F.drop_edges(
-            data.edge_index, self.p, undirected=self.undirected, generator=generator
+            data.edge_index.long(), self.p, undirected=self.undirected, generator=generator
         )
         data.edge_index = edge_index
         for key in edge_keys:
@@ -370,21 +394,15 @@ class MaskFeatures(Augmentation):
         self.p = p
 
     def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
-        batch = data.get("batch")
-        num_graphs = data.num_graphs if batch is not None else None
+        batch, num_graphs = _graphs(data)
         data.x, mask = F.mask_feature_columns(
-            data.x, self.p, batch=batch, num_graphs=num_graphs, generator=generator
+            _features(data, "MaskFeatures"),
+            self.p,
+            batch=batch,
+            num_graphs=num_graphs,
+            generator=generator,
         )
-        batch, num_graphs = _batch_or_zeros(data)
-        counts = torch.bincount(batch, minlength=num_graphs)
-        whole = mask.all(1) if mask.size(1) > 0 else torch.zeros_like(counts, dtype=torch.bool)
-        edits = Edits.of(
-            num_graphs,
-            batch.device,
-            features_masked=mask.sum(1) * counts,
-            nodes_masked=whole.long() * counts,
-        )
-        return data, edits
+        return data, _column_edits(mask, *_batch_or_zeros(data))
 
 
 class DropNodes(Augmentation):
@@ -412,8 +430,11 @@ class DropNodes(Augmentation):
 
 class MaskNodes(Augmentation):
     """Attribute masking: replaces the feature rows of random nodes with ``value`` (or, for
-    categorical features, ``token`` in column 0 and ``value`` elsewhere: Hu et al. use
-    ``MaskNodes(0.15, token=119)`` on ``[atom type, chirality]``). With ``mask_key`` the view
+    categorical features, ``token`` in column 0 and ``value`` elsewhere). Each node is masked
+    with probability ``p``, or with ``exact`` exactly ``floor(p n_g)`` nodes of graph ``g``;
+    ``at_least_one`` masks at least one node of every non-empty graph. Hu et al.'s
+    ``MaskAtom`` (``int(n_g p + 1)`` atoms of every molecule) on ``[atom type, chirality]`` is
+    ``MaskNodes(0.15, token=119, exact=True, at_least_one=True)``. With ``mask_key`` the view
     also stores the boolean node mask ``[num_nodes]`` under that attribute name (see
     :func:`~graphssl.augment.functional.mask_nodes`)."""
 
@@ -424,6 +445,7 @@ class MaskNodes(Augmentation):
         token: int | None = None,
         exact: bool = False,
         mask_key: str | None = None,
+        at_least_one: bool = False,
     ) -> None:
         F._check_prob(p)
         self.p = p
@@ -431,6 +453,7 @@ class MaskNodes(Augmentation):
         self.token = token
         self.exact = exact
         self.mask_key = mask_key
+        self.at_least_one = at_least_one
 
     def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:
         batch, num_graphs = _batch_or_zeros(data)
@@ -443,6 +466,7 @@ class MaskNodes(Augmentation):
             num_graphs=num_graphs,
             exact=self.exact,
             generator=generator,
+            at_least_one=self.at_least_one,
         )
         if self.mask_key is not None:
             data[self.mask_key] = mask
@@ -504,7 +528,7 @@ class ShuffleFeatures(Augmentation):
 
 class AddEdges(Augmentation):
     """Adds ``floor(p E_g)`` random edges inside every graph ``g`` (never across graphs); new
-    edges copy their edge-level attributes from random existing edges of the input, or take
+    edges copy their edge-level attributes from random existing edges of their graph, or take
     ``edge_attr`` from ``edge_attr_fn(num, generator)`` (see
     :func:`~graphssl.augment.functional.add_edges`)."""
 
@@ -844,6 +868,7 @@ class HeatDiffusion(_Diffusion):
         if not t >= 0.0:
             raise ValueError(f"t must be >= 0 (got {t})")
         super().__init__(top_k, eps, normalization, self_loops, tol, weight_key)
+        D.heat_coefficients(t, tol)  # raises when t needs too many terms
         self.t = t
 
     def coefficients(self) -> Tensor:
@@ -882,7 +907,9 @@ class RandomChoice(Augmentation):
     draws its own ``k`` augmentations: the graphs that drew the same set are augmented together
     as one sub-batch (one vectorised pass per distinct set, not per graph) and merged back in
     their original order; edits are reported per graph as usual. The augmentations must then
-    produce the same attributes and keep the batch's slices in sync (graphssl's do).
+    produce the same attributes and keep the batch's slices in sync (graphssl's do), and
+    report edits (:meth:`~Augmentation.apply_with_edits`); with one draw per call, as in
+    :class:`Compose`, an older augmentation that only implements ``apply`` also makes views.
     """
 
     def __init__(
@@ -907,6 +934,8 @@ class RandomChoice(Augmentation):
         return Compose([aug for aug, use in zip(self.augmentations, row, strict=True) if use])
 
     def apply(self, data: Data, generator: torch.Generator | None) -> Data:
+        if not self.per_graph or not isinstance(data, Batch):  # as Compose: apply-only parts work
+            return self._compose(self._draw(1, generator)[0].tolist()).apply(data, generator)
         return self.apply_with_edits(data, generator)[0]
 
     def apply_with_edits(self, data: Data, generator: torch.Generator | None) -> tuple[Data, Edits]:

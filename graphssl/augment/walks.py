@@ -102,10 +102,13 @@ def _with_sink_loops(row_ptr: Tensor, col: Tensor) -> tuple[Tensor, Tensor, Tens
 
 
 def _random_centres(ptr: Tensor, generator: torch.Generator | None) -> Tensor:
-    """One uniformly random node per (non-empty) graph ``[num_graphs]``."""
+    """One uniformly random node per non-empty graph, in graph order ``[num_non_empty]``
+    (a graph without nodes gets none)."""
     counts = ptr[1:] - ptr[:-1]
+    non_empty = counts > 0
+    start, counts = ptr[:-1][non_empty], counts[non_empty]
     u = _rand(counts.numel(), ptr.device, generator, dtype=torch.float64)
-    return ptr[:-1] + torch.floor(u * counts).long().clamp_max((counts - 1).clamp_min(0))
+    return start + torch.floor(u * counts).long().clamp_max(counts - 1)
 
 
 def random_walk_subgraph(
@@ -123,10 +126,10 @@ def random_walk_subgraph(
     r"""Nodes of a connected subgraph grown by random walks from one random seed per graph
     (GraphCL's ``subgraph``).
 
-    ``num_walks`` walks start at the seed of every graph; nodes are taken in the order the
-    walks first reach them until ``max(1, floor(keep_ratio * n_g))`` are kept. A graph whose
-    seed component is smaller, or that the walks do not cover in ``walk_length`` steps,
-    keeps fewer nodes (GraphCL also stops when the component is exhausted).
+    ``num_walks`` walks start at the seed of every non-empty graph; nodes are taken in the
+    order the walks first reach them until ``max(1, floor(keep_ratio * n_g))`` are kept. A
+    graph whose seed component is smaller, or that the walks do not cover in ``walk_length``
+    steps, keeps fewer nodes (GraphCL also stops when the component is exhausted).
 
     Args:
         edge_index: ``[2, num_edges]`` (use both directions for undirected graphs).
@@ -261,8 +264,9 @@ def ego_net(
     r"""The ``num_hops``-hop ego-net around one uniformly random centre per graph.
 
     Returns:
-        ``(node_mask, centres)``: the kept nodes ``[num_nodes]`` and the centres
-        ``[num_graphs]``.
+        ``(node_mask, centres)``: the kept nodes ``[num_nodes]`` and the centres of the
+        non-empty graphs, in graph order ``[num_non_empty_graphs]`` (a graph without nodes
+        keeps none and has no centre).
     """
     batch, num_graphs = graph_index(num_nodes, batch, num_graphs, edge_index.device)
     _, ptr = _ptr(batch, num_graphs)
