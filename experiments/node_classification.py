@@ -40,6 +40,7 @@ from graphssl.data import canonical_name
 from graphssl.experiment import (
     ConfigMismatchError,
     check_config,
+    config_difference,
     config_key,
     continues_run,
     load_config,
@@ -124,6 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.continue_from and (args.reprobe or not args.tag):
         parser.error("--continue-from needs a --tag of its own and trains (no --reprobe)")
 
+    if not args.reprobe:
+        mixed = mixed_folders(args)
+        if mixed:
+            raise SystemExit(
+                "these results folders hold seeds made with another config than the one asked "
+                "for now; new seeds there would pool two protocols in one cell. Use another "
+                "--tag (or --reprobe, where only the eval section changed):\n  "
+                + "\n  ".join(mixed)
+            )
     if not args.reprobe and not args.continue_from:
         stale = stale_checkpoints(args)
         if stale:
@@ -139,7 +149,11 @@ def main(argv: list[str] | None = None) -> int:
             reprobe(path, run_dir, method, dataset, args)
             continue
         if path.exists():
-            print(f"skip {path} (exists)")
+            what = config_difference(
+                json.loads(path.read_text())["config"], requested_config(args, method, dataset)
+            )
+            note = "" if what is None else f", made with another {what} config than asked for"
+            print(f"skip {path} (exists{note})")
             continue
         copied = args.continue_from is not None and copy_checkpoint(
             Path(args.runs_dir) / method / args.continue_from / run_dir.name, run_dir
@@ -217,6 +231,23 @@ def stale_checkpoints(args: argparse.Namespace) -> list[Path]:
         if not continues_run(json.loads(previous.read_text()), resolved, None, trained):
             stale.append(run_dir)
     return stale
+
+
+def mixed_folders(args: argparse.Namespace) -> list[str]:
+    """The results folders where a seed still to run would join seeds of another config
+    (each with what differs), found before any training."""
+    mixed = []
+    for method, dataset in itertools.product(args.methods, args.datasets):
+        paths = [run_paths(args, method, dataset, seed)[0] for seed in args.seeds]
+        if all(path.exists() for path in paths):
+            continue  # nothing to run: the seeds there are only skipped
+        requested = requested_config(args, method, dataset)
+        folder = paths[0].parent
+        for done in sorted(folder.glob("seed*.json")):
+            what = config_difference(json.loads(done.read_text())["config"], requested)
+            if what is not None:
+                mixed.append(f"{done} ({what} config differs)")
+    return mixed
 
 
 def copy_checkpoint(source: Path, run_dir: Path) -> bool:

@@ -9,6 +9,7 @@ import functools
 import json
 import platform
 import resource
+import statistics
 import subprocess
 import time
 import warnings
@@ -29,7 +30,7 @@ from graphssl.eval import (
     linear_probe,
     mean_cosine_similarity,
 )
-from graphssl.eval.linear_probe import DEFAULT_WEIGHT_DECAYS, SCALINGS
+from graphssl.eval.linear_probe import DEFAULT_WEIGHT_DECAYS, SCALINGS, check_probe_options
 from graphssl.methods import build_method, get_method
 from graphssl.methods.registry import method_options, unknown_options
 from graphssl.train import checkpoint_epoch, pretrain, resolve_device, write_text_atomic
@@ -63,7 +64,9 @@ CONFIG_KEYS: dict[str, frozenset[str]] = {
         }
     ),
     "data": frozenset({"normalize_features", "sparse_features"}),
-    "eval": frozenset({"split", "num_splits", "scalings", "early_stopping", "solver"}),
+    "eval": frozenset(
+        {"split", "num_splits", "split_seed", "scalings", "early_stopping", "solver", "cv"}
+    ),
 }
 
 
@@ -151,6 +154,19 @@ def training_config(cfg: dict[str, Any]) -> dict[str, Any]:
     if isinstance(out.get("train"), dict):
         out["train"] = {k: v for k, v in out["train"].items() if k not in _BOOKKEEPING}
     return out
+
+
+def config_difference(recorded: dict[str, Any], requested: dict[str, Any]) -> str | None:
+    """What differs between two run configs (e.g. a results file's and the one asked for
+    now): ``"training"`` (:func:`training_config`), ``"eval"``, or ``None`` (notes and
+    checkpointing bookkeeping aside)."""
+    if training_config(recorded) != training_config(requested):
+        return "training"
+    if json.loads(json.dumps(recorded.get("eval", {}))) != json.loads(
+        json.dumps(requested.get("eval", {}))
+    ):
+        return "eval"
+    return None
 
 
 class ConfigMismatchError(ValueError):
@@ -324,37 +340,61 @@ def _git_commit() -> str | None:
 
 
 def probe_splits(dataset: Any, eval_cfg: dict[str, Any], seed: int) -> list:
-    """The evaluation splits: the public one, or ``num_splits`` seeded random ones."""
+    """The evaluation splits: the public one, or ``num_splits`` seeded random ones, drawn from
+    the run's ``seed`` or, with ``split_seed`` set, from that one for every run (BGRL's
+    ``data_seed``: the same splits for every pretraining seed)."""
     kind = str(eval_cfg.get("split", "random")).strip().lower()
+    n = int(eval_cfg.get("num_splits", 1))
+    if n < 1:
+        raise ValueError(f"eval.num_splits must be >= 1 (got {n})")
     if kind in ("public", "ogb"):
         return [get_split(dataset, kind)]
-    n = int(eval_cfg.get("num_splits", 1))
-    return [get_split(dataset, kind, seed=seed * 1000 + i) for i in range(n)]
+    base = int(eval_cfg.get("split_seed", seed))
+    return [get_split(dataset, kind, seed=base * 1000 + i) for i in range(n)]
+
+
+def _probe_options(eval_cfg: dict[str, Any]) -> dict[str, Any]:
+    """The :func:`~graphssl.eval.linear_probe` options of ``eval_cfg``, checked."""
+    options = {
+        "scalings": tuple(eval_cfg.get("scalings", SCALINGS)),
+        "early_stopping": bool(eval_cfg.get("early_stopping", False)),
+        "solver": eval_cfg.get("solver", "adam"),
+        "cv": eval_cfg.get("cv", "kfold"),
+    }
+    check_probe_options(**options)
+    return options
+
+
+def check_eval(dataset: Any, eval_cfg: dict[str, Any], seed: int) -> None:
+    """Raises ``ValueError`` for an ``eval`` section that :func:`probe_embeddings` cannot
+    run on ``dataset`` (an unknown split kind or scaling, ...), before the pretraining whose
+    embeddings it would probe."""
+    _probe_options(eval_cfg)
+    probe_splits(dataset, eval_cfg, seed)
 
 
 def probe_embeddings(
     dataset: Any, z: torch.Tensor, eval_cfg: dict[str, Any], seed: int
 ) -> tuple[ProbeResult, dict[str, Any]]:
     """Linear-probes the frozen embeddings ``z`` ``[num_nodes, dim]`` of ``dataset``'s graph
-    under ``eval_cfg`` (``split``, ``num_splits``, and ``scalings``: the feature scalings
-    to choose from on validation, e.g. ``["l2"]`` where the paper's evaluation
-    L2-normalises the embeddings; default all; ``early_stopping``: keep each classifier at
-    its best-validation step, as GraphMAE's evaluation does; ``solver``: ``"adam"`` or
-    ``"lbfgs"``, a converged fit as scikit-learn's in GRACE's, BGRL's and G-BT's
-    evaluation). Returns the result and a description of the probe for results files."""
-    scalings = tuple(eval_cfg.get("scalings", SCALINGS))
-    early_stopping = bool(eval_cfg.get("early_stopping", False))
-    solver = eval_cfg.get("solver", "adam")
+    under ``eval_cfg`` (``split``, ``num_splits``, ``split_seed``, and ``scalings``: the
+    feature scalings to choose from on validation, e.g. ``["l2"]`` where the paper's
+    evaluation L2-normalises the embeddings; default all; ``early_stopping``: keep each
+    classifier at its best-validation step, as GraphMAE's evaluation does; ``solver``:
+    ``"adam"`` or ``"lbfgs"``, a converged fit as scikit-learn's in GRACE's, BGRL's and G-BT's
+    evaluation; ``cv``: how a split without validation nodes selects, ``"kfold"`` or BGRL's
+    ``"halves"``). Returns the result and a description of the probe for results files."""
+    options = _probe_options(eval_cfg)
     y = dataset[0].y.to(z.device)
     splits = probe_splits(dataset, eval_cfg, seed)
-    result = linear_probe(
-        z, y, splits, scalings=scalings, seed=seed, early_stopping=early_stopping, solver=solver
-    )
-    probe = {"scalings": list(scalings), "weight_decays": list(DEFAULT_WEIGHT_DECAYS)}
-    if early_stopping:
+    result = linear_probe(z, y, splits, seed=seed, **options)
+    probe = {"scalings": list(options["scalings"]), "weight_decays": list(DEFAULT_WEIGHT_DECAYS)}
+    if options["early_stopping"]:
         probe["early_stopping"] = True
-    if solver != "adam":
-        probe["solver"] = solver
+    if options["solver"] != "adam":
+        probe["solver"] = options["solver"]
+    if options["cv"] != "kfold" and not all(s.val.numel() for s in splits):
+        probe["cv"] = options["cv"]
     return result, probe
 
 
@@ -430,6 +470,7 @@ def run_pretraining(
     # full-batch: one optimiser step per epoch (EMA schedules such as BGRL's need the total)
     model = build_method(method, ds.num_features, **{"total_steps": epochs, **cfg["model"]})
     data = use_sparse_features(data, cfg, model)
+    check_eval(ds, cfg["eval"], seed)  # a bad eval section fails now, not after the training
     out_dir = Path(out) if out is not None else None
     checkpoint = None if out_dir is None else out_dir / "checkpoint.pt"
     # the epochs an earlier process trained, which this one continues from
@@ -497,6 +538,10 @@ def run_pretraining(
         "epochs": len(history),
         "train_seconds": train_time,
         "seconds_per_epoch": train_time / max(len(history), 1),
+        # robust to a run paused or slowed for a while (a stopped process, a busy machine)
+        "median_seconds_per_epoch": (
+            statistics.median(h["time"] for h in history) if history else None
+        ),
         "peak_rss_gib": peak_rss_gib(),
         "resumed_from_epoch": resumed_from,
         "environment": env,
@@ -528,6 +573,8 @@ __all__ = [
     "CONFIG_KEYS",
     "ConfigMismatchError",
     "check_config",
+    "check_eval",
+    "config_difference",
     "config_key",
     "continues_run",
     "recorded_config",

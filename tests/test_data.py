@@ -487,3 +487,26 @@ def test_csbm_is_fast():
     start = time.perf_counter()
     make_csbm()
     assert time.perf_counter() - start < 2.0  # < 0.2 s when idle; generous for shared CPUs
+
+
+def test_pre_transform_descriptions_tell_functions_apart():
+    """The processed cache is keyed on the pre_transform's description: two lambdas, or one
+    closure over two values, must not share a cache folder (their reprs differ only by
+    address); the same function describes the same way each time."""
+    from graphssl.data.datasets import _describe
+
+    def scaled(k):
+        return lambda data: data.x * k
+
+    zero, identity = (lambda d: d.x * 0), (lambda d: d)
+    assert _describe(zero) != _describe(identity)
+    assert _describe(scaled(0)) != _describe(scaled(1))
+    assert _describe(scaled(2)) == _describe(scaled(2))
+    assert " at 0x" not in _describe(zero)
+
+    class Opaque:  # no __repr__: nothing tells two settings apart
+        def __call__(self, data):
+            return data
+
+    with pytest.raises(ValueError, match="no repr that tells its settings apart"):
+        _describe(Opaque())

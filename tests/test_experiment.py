@@ -210,6 +210,7 @@ def test_node_classification_script_writes_and_skips(tmp_path, datasets_root, ca
     assert main(args + tiny) == 0
     written = json.loads((tmp_path / "results/grace/tiny/seed0.json").read_text())
     assert written["config"]["train"]["epochs"] == 2 and written["wall_seconds"] > 0
+    assert 0 < written["median_seconds_per_epoch"] <= written["train_seconds"]
     assert (tmp_path / "runs/grace/tiny/seed0/checkpoint.pt").exists()
     assert main(args + tiny) == 0
     assert "skip" in capsys.readouterr().out
@@ -224,6 +225,14 @@ def test_node_classification_script_writes_and_skips(tmp_path, datasets_root, ca
     with pytest.raises(SystemExit):
         main(args + ["--set", "train.epochs=3", "model.hidden=8", "model.proj_hidden=8"]
              + ["--tag", "tiny", "--reprobe"])  # fmt: skip
+    # nor can a seed of another config join it: refused before any training
+    longer = ["--set", "train.epochs=3", "model.hidden=8", "model.proj_hidden=8", "--tag", "tiny"]
+    with pytest.raises(SystemExit, match="seed0.json \\(training config differs\\)"):
+        main(args + longer + ["--seeds", "0", "1"])
+    assert not (tmp_path / "results/grace/tiny/seed1.json").exists()
+    capsys.readouterr()
+    assert main(args + longer) == 0  # only seed 0, which exists: skipped, saying so
+    assert "made with another training config than asked for" in capsys.readouterr().out
 
 
 def test_node_classification_script_names_and_folders(tmp_path, datasets_root, capsys):
@@ -314,6 +323,15 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     result("gca", "Photo", "photo_lr0.001_prelu", 0, 92.3, 1.0, epochs=10)
     result("gca", "Photo", "photo_untrained", 0, 85.0, 1.0, epochs=0)
     result("dgi", "Cora", "cora", 0, 80.0, 1.0, epochs=10, final_loss=1.25, cosine=0.3)
+    result("mvgrl", "Cora", "cora", 0, 83.0, 1.0, epochs=10, median_seconds_per_epoch=0.5)
+    protocols = {"command": "python experiments/probe_protocols.py", "runs": []}
+    for seed, (ours, theirs) in enumerate([(89.5, 90.0), (89.0, 89.7)]):
+        protocols["runs"].append(
+            {"method": "bgrl", "dataset": "Computers", "seed": seed}
+            | {"reprobed": {"mean": ours}, "bgrl": {"mean": theirs}}
+        )
+    (tmp_path / "protocols").mkdir()
+    (tmp_path / "protocols" / "bgrl_eval.json").write_text(json.dumps(protocols))
     out = tmp_path / "results.md"
     write_results_page(tmp_path / "results", out)
     text = out.read_text()
@@ -362,6 +380,15 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     # the cells with no results are listed with their configs' epoch counts
     assert "- bgrl / citeseer: 50 epochs (`experiments/configs/bgrl/citeseer.json`)" in text
     assert "- bgrl / photo: 10000 epochs" in text and "graphmae / citeseer: 300 epochs" not in text
+    # s/epoch: a run's median epoch time where its file has one (a pause does not move it)
+    assert "| 0.500 |" in next(line for line in text.splitlines() if "| mvgrl | Cora |" in line)
+    # the probe-protocol check, from experiments/probe_protocols.py's file
+    assert "| bgrl | Computers | 1 | 89.00 | 89.70 | +0.70 |" in text
+    assert "over these\n2 runs BGRL's evaluation gives +0.60 points on average" in text
+    # one results folder, one config: seeds trained or probed otherwise are refused
+    result("dgi", "Cora", "cora", 1, 81.0, 1.0, epochs=20)
+    with pytest.raises(ValueError, match="another training config"):
+        write_results_page(tmp_path / "results", out)
 
 
 def test_resume_for_more_epochs_continues_the_run(tmp_path, datasets_root):
@@ -535,3 +562,82 @@ def test_reuse_freed_memory_stops_page_faults_on_large_blocks():
     default, reused = faults("default"), faults("reuse")
     assert default > 1000  # each 64 MiB block mapped afresh: thousands of 4 KiB pages
     assert reused < 0.05 * default
+
+
+@pytest.mark.parametrize(
+    "bad_eval, message",
+    [
+        ({"split": "randm"}, "split kind"),
+        ({"scalings": ["l3"]}, "feature scaling"),
+        ({"solver": "sgd"}, "solver"),
+        ({"cv": "loo"}, "cross-validation scheme"),
+        ({"num_splits": 0}, "num_splits"),
+    ],
+)
+def test_a_bad_eval_section_fails_before_the_pretraining(
+    tmp_path, datasets_root, monkeypatch, bad_eval, message
+):
+    """The probe's options are checked before any epoch: a typo in eval must not cost the
+    training it would be read after."""
+    import graphssl.experiment as experiment
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("pretrain ran before the eval section was checked")
+
+    monkeypatch.setattr(experiment, "pretrain", no_training)
+    with pytest.raises(ValueError, match=message):
+        experiment.run_pretraining(
+            "grace", "Cora", root=str(datasets_root), progress=False, overrides={"eval": bad_eval}
+        )
+
+
+def test_split_seed_gives_every_run_the_same_splits(datasets_root):
+    from graphssl.data import load_dataset
+    from graphssl.experiment import probe_splits
+
+    ds = load_dataset("Cora", str(datasets_root))
+    own = {"split": "random", "num_splits": 2}
+    fixed = {**own, "split_seed": 1}
+    a, b = probe_splits(ds, fixed, seed=0), probe_splits(ds, fixed, seed=3)
+    assert all(torch.equal(s.train, t.train) for s, t in zip(a, b))
+    assert torch.equal(a[0].test, probe_splits(ds, own, seed=1)[0].test)
+    assert not torch.equal(probe_splits(ds, own, seed=0)[0].train, a[0].train)
+
+
+def test_probe_protocols_script_reprobes_saved_embeddings(tmp_path, datasets_root, capsys):
+    """``experiments/probe_protocols.py`` checks that re-probing a run's saved embeddings
+    under its recorded eval config gives back its recorded accuracy, then probes them under
+    BGRL's protocol (20/80 splits from one seed, C over 5 random halves, refit)."""
+    sys.path.insert(0, str(REPO / "experiments"))
+    from probe_protocols import main
+
+    from graphssl.data import load_dataset
+    from graphssl.experiment import probe_embeddings
+
+    ds = load_dataset("Cora", str(datasets_root))
+    g = torch.Generator().manual_seed(0)
+    z = ds[0].x @ torch.randn(ds[0].x.size(1), 16, generator=g)  # some signal, 16 columns
+    eval_cfg = {"split": "random", "num_splits": 2, "scalings": ["l2"], "solver": "lbfgs"}
+    probe, _ = probe_embeddings(ds, z, eval_cfg, seed=0)
+    run_dir = tmp_path / "runs/bgrl/cora/seed0"
+    run_dir.mkdir(parents=True)
+    torch.save(z, run_dir / "embeddings.pt")
+    result = {"dataset": "Cora", "seed": 0, "config": {"eval": eval_cfg}}
+    result |= {"accuracy": probe.to_dict(), "environment": {"git_commit": "abc"}}
+    results = tmp_path / "results"
+    (results / "bgrl/cora").mkdir(parents=True)
+    (results / "bgrl/cora/seed0.json").write_text(json.dumps(result))
+    out = tmp_path / "bgrl_eval.json"
+    args = ["--root", str(datasets_root), "--results", str(results), "--out", str(out)]
+    args += ["--runs-dir", str(tmp_path / "runs"), "--cells", "bgrl/cora"]
+    assert main(args) == 0
+    (entry,) = json.loads(out.read_text())["runs"]
+    assert entry["reprobed"]["mean"] == pytest.approx(probe.mean)
+    assert entry["bgrl"]["num_runs"] == 2 and entry["bgrl_eval"]["cv"] == "halves"
+    assert entry["bgrl_eval"]["split"] == "random:0.2:0" and entry["seed"] == 0
+    assert main(args) == 0 and "skip" in capsys.readouterr().out  # kept, not redone
+    result["accuracy"]["mean"] += 1.0  # embeddings that are not this file's
+    result["environment"]["git_commit"] = "def"
+    (results / "bgrl/cora/seed0.json").write_text(json.dumps(result))
+    with pytest.raises(SystemExit, match="not the recorded"):
+        main(args)

@@ -201,3 +201,56 @@ def test_lbfgs_probe_converges_where_a_short_adam_run_stops_short():
         linear_probe(x, y, split, solver="sgd")
     with pytest.raises(ValueError, match="Adam"):
         linear_probe(x, y, split, solver="lbfgs", early_stopping=True)
+
+
+def test_cv_halves_parts_are_random_halves_of_the_training_nodes():
+    from graphssl.eval.linear_probe import _cv_parts
+
+    train = torch.arange(100, 151)  # 51 nodes: 26 scored, 25 fitted, as ShuffleSplit(0.5)
+    parts = _cv_parts(train, 5, "halves", torch.Generator().manual_seed(0))
+    assert len(parts) == 5
+    for fit_on, score_on in parts:
+        assert (fit_on.numel(), score_on.numel()) == (25, 26)
+        assert not torch.isin(fit_on, score_on).any()
+        assert torch.equal(torch.cat([fit_on, score_on]).sort().values, train)
+    assert len({tuple(s.sort().values.tolist()) for _, s in parts}) == 5  # independent halves
+    folds = _cv_parts(train, 5, "kfold", torch.Generator().manual_seed(0))
+    scored = torch.cat([s for _, s in folds])
+    assert torch.equal(scored.sort().values, train)  # k-fold scores each node once
+
+
+def test_cv_halves_selects_on_train_and_refits_on_all_of_it():
+    """BGRL's protocol (20/0/80, C chosen over 5 random halves of the 20 %, refitted on all
+    of it): the test accuracy is that of the selected weight decay fitted on every training
+    node, and the test labels play no part in the choice."""
+    from graphssl.eval.linear_probe import ProbeOptimizer, _accuracy, _fit_logreg
+
+    x, y = _blobs(d=32, sep=0.45, seed=3)
+    split = random_split(600, 0.2, 0.0, seed=4)
+    wds = [0.0, 1e-3, 1e-2, 1e-1, 1.0]
+    kw = dict(weight_decays=wds, scalings=("raw",), solver="lbfgs", cv="halves")
+    res = linear_probe(x, y, split, **kw)
+    k = min(range(len(wds)), key=lambda i: abs(wds[i] - res.selected[0]))
+    w, b = _fit_logreg(
+        x[split.train],
+        y[split.train],
+        3,
+        torch.tensor(wds[k : k + 1]),
+        ProbeOptimizer("lbfgs", 300, 0.01),
+        None,
+    )
+    assert res.runs[0] == pytest.approx(
+        100 * float(_accuracy(x[split.test], y[split.test], w, b)[0])
+    )
+    y_shuffled = y.clone()
+    y_shuffled[split.test] = y[split.test][torch.randperm(split.test.numel())]
+    other = linear_probe(x, y_shuffled, split, **kw)
+    assert other.selected == res.selected and other.val == res.val
+    kfold = linear_probe(x, y, split, **{**kw, "cv": "kfold"})
+    assert kfold.val != res.val  # another selection scheme, scored on other parts
+
+
+def test_unknown_cv_scheme_is_refused():
+    x, y = _blobs()
+    with pytest.raises(ValueError, match="cross-validation scheme 'loo'"):
+        linear_probe(x, y, random_split(600, 0.2, 0.0, seed=0), cv="loo")

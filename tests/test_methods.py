@@ -259,3 +259,16 @@ def test_gae_draws_its_negative_edges_from_its_generator(cora):
         torch.manual_seed(seed)  # the global RNG does not decide the negatives
         losses.append(model.loss(cora).item())
     assert losses[0] == losses[1] and losses[0] != losses[2]
+
+
+def test_graphmae_with_nothing_masked_has_a_zero_loss_not_nan():
+    """A batch whose graphs are too small for mask_rate to mask any node (floor(p * n) = 0)
+    has nothing to reconstruct: a zero loss, not the NaN of a mean over no node."""
+    from torch_geometric.data import Batch, Data
+
+    torch.manual_seed(0)
+    graphs = [Data(x=torch.randn(1, 6), edge_index=torch.empty(2, 0, dtype=torch.long))] * 3
+    model = build_method("graphmae", 6, hidden=8, heads=2, mask_rate=0.5)
+    loss = model.loss(Batch.from_data_list(graphs))
+    assert loss.item() == 0.0
+    loss.backward()  # still part of the graph: a training loop can step on it

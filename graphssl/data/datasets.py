@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import lzma
+import marshal
 import os
 import re
 import shutil
@@ -449,10 +450,31 @@ def _cache_key(source: Path, expected: list[str], pre_transform: Callable | None
     return digest.hexdigest()[:12]
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
 def _describe(transform: Callable | None) -> str:
     """``repr`` without memory addresses, so that equal transforms share a cache folder across
-    runs (PyG transforms print their parameters, e.g. ``NormalizeFeatures(attrs=['x'])``)."""
-    return "None" if transform is None else re.sub(r" at 0x[0-9a-fA-F]+", "", repr(transform))
+    runs (PyG transforms print their parameters, e.g. ``NormalizeFeatures(attrs=['x'])``).
+    A function (a lambda, a closure) prints only its name and address: it is described by its
+    qualified name, compiled code, defaults and closure values instead, so that two different
+    lambdas never share a cache. An object whose ``repr`` is only an address is refused."""
+    if transform is None:
+        return "None"
+    text = repr(transform)
+    if not _ADDRESS.search(text):
+        return text
+    code = getattr(transform, "__code__", None)
+    if code is None:
+        raise ValueError(
+            f"pre_transform {_ADDRESS.sub('', text)} has no repr that tells its settings apart, "
+            f"so its processed cache could be taken for another's: give it a __repr__ naming "
+            f"its parameters (as PyG's transforms have), or pass a plain function"
+        )
+    cells = tuple(cell.cell_contents for cell in transform.__closure__ or ())
+    values = _ADDRESS.sub("", repr((transform.__defaults__, cells)))
+    digest = hashlib.sha256(marshal.dumps(code)).hexdigest()[:16]
+    return f"{transform.__module__}.{transform.__qualname__}:{digest}:{values}"
 
 
 @contextlib.contextmanager

@@ -14,6 +14,11 @@ from torch import Tensor
 DEFAULT_WEIGHT_DECAYS: tuple[float, ...] = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 SCALINGS: tuple[str, ...] = ("raw", "standardized", "l2")
 SOLVERS: tuple[str, ...] = ("adam", "lbfgs")
+# How a split with no validation nodes selects on its training nodes: "kfold", cv_folds folds
+# each scored by a classifier fitted on the others (scikit-learn's default cv=5, as GRACE's
+# evaluation); "halves", cv_folds random halves each scored by a classifier fitted on the
+# other half (BGRL's ShuffleSplit(n_splits=5, test_size=0.5)).
+CV_SCHEMES: tuple[str, ...] = ("kfold", "halves")
 
 
 class ProbeOptimizer(NamedTuple):
@@ -203,23 +208,41 @@ def _validation_scores(
     gen: torch.Generator,
     cv_folds: int,
     early_stopping: bool = False,
+    cv: str = "kfold",
 ) -> tuple[Tensor, tuple[Tensor, Tensor] | None]:
     """Validation accuracy ``[K]`` of each weight decay (of the best-validation step with
     ``early_stopping``) and the ``K`` classifiers it scored, fitted on the training nodes;
-    with no validation nodes (e.g. GRACE's 10/0/90 split) ``cv_folds``-fold
-    cross-validation on the training nodes only, and no classifiers (each fold's saw part
-    of the training nodes)."""
+    with no validation nodes (e.g. GRACE's 10/0/90 split) a cross-validation on the training
+    nodes only (:func:`_cv_parts`), and no classifiers (each part's saw some of the training
+    nodes)."""
     if val.numel() > 0:
         stop_on = (x[val], y[val]) if early_stopping else None
         w, b = _fit_logreg(x[train], y[train], num_classes, wds, optim, gen, stop_on)
         return _accuracy(x[val], y[val], w, b), (w, b)
-    perm = train[torch.randperm(train.numel(), device=x.device, generator=gen)]
+    parts = _cv_parts(train, cv_folds, cv, gen)
     scores = torch.zeros(wds.numel(), device=x.device)
-    for fold in perm.tensor_split(cv_folds):
-        rest = perm[~torch.isin(perm, fold)]
-        w, b = _fit_logreg(x[rest], y[rest], num_classes, wds, optim, gen)
-        scores += _accuracy(x[fold], y[fold], w, b) / cv_folds
+    for fit_on, score_on in parts:
+        w, b = _fit_logreg(x[fit_on], y[fit_on], num_classes, wds, optim, gen)
+        scores += _accuracy(x[score_on], y[score_on], w, b) / len(parts)
     return scores, None
+
+
+def _cv_parts(
+    train: Tensor, cv_folds: int, cv: str, gen: torch.Generator
+) -> list[tuple[Tensor, Tensor]]:
+    """The ``(fitted on, scored on)`` index pairs of a cross-validation over ``train``:
+    ``"kfold"``: one random permutation cut into ``cv_folds`` folds, each scored by a fit on
+    the others; ``"halves"``: ``cv_folds`` independent random halves, each scored by a fit
+    on the rest (``ceil(n / 2)`` scored, as scikit-learn's ``ShuffleSplit(test_size=0.5)``)."""
+    if cv == "halves":
+        parts = []
+        for _ in range(cv_folds):
+            perm = train[torch.randperm(train.numel(), device=train.device, generator=gen)]
+            scored = math.ceil(train.numel() / 2)
+            parts.append((perm[scored:], perm[:scored]))
+        return parts
+    perm = train[torch.randperm(train.numel(), device=train.device, generator=gen)]
+    return [(perm[~torch.isin(perm, fold)], fold) for fold in perm.tensor_split(cv_folds)]
 
 
 def _probe_one(
@@ -232,6 +255,7 @@ def _probe_one(
     seed: int,
     cv_folds: int,
     early_stopping: bool = False,
+    cv: str = "kfold",
 ) -> tuple[float, float, float, str]:
     """Selects (feature scaling, weight decay) on validation; returns test acc, wd, val acc,
     scaling. The test accuracy is that of the very classifier that was selected; after a
@@ -242,16 +266,16 @@ def _probe_one(
         raise ValueError("The split has no training nodes")
     if early_stopping and val.numel() == 0:
         raise ValueError("early_stopping selects the step on validation; the split has none")
-    if val.numel() == 0 and train.numel() < cv_folds:
+    if val.numel() == 0 and train.numel() < (cv_folds if cv == "kfold" else 2):
         raise ValueError(
             f"The split has no validation nodes and {train.numel()} training node(s): too few "
-            f"for cv_folds={cv_folds}-fold cross-validation on them"
+            f"for the cross-validation on them (cv={cv!r}, cv_folds={cv_folds})"
         )
     best: tuple[float, str, int, tuple[Tensor, Tensor] | None] | None = None
     for name, x in features.items():
         gen = torch.Generator(device=device).manual_seed(seed)
         scores, fitted = _validation_scores(
-            x, y, train, val, num_classes, wds, optim, gen, cv_folds, early_stopping
+            x, y, train, val, num_classes, wds, optim, gen, cv_folds, early_stopping, cv
         )
         k = int(torch.argmax(scores))  # first maximum: the weakest regularisation among ties
         if best is None or float(scores[k]) > best[0]:
@@ -268,6 +292,33 @@ def _probe_one(
     return 100.0 * float(test_acc[0]), float(wds[k]), 100.0 * val_acc, name
 
 
+def check_probe_options(
+    scalings: Sequence[str],
+    solver: str = "adam",
+    cv: str = "kfold",
+    cv_folds: int = 5,
+    early_stopping: bool = False,
+) -> None:
+    """Raises ``ValueError`` for probe options :func:`linear_probe` cannot run (callers
+    check them before an expensive pretraining whose embeddings they will probe)."""
+    if isinstance(scalings, str) or not scalings:
+        raise ValueError(f"scalings must be a list naming at least one of {SCALINGS}")
+    for scaling in scalings:
+        if scaling not in SCALINGS:
+            raise ValueError(f"Unknown feature scaling '{scaling}'; choose from {SCALINGS}")
+    if solver not in SOLVERS:
+        raise ValueError(f"Unknown probe solver '{solver}'; choose from {SOLVERS}")
+    if cv not in CV_SCHEMES:
+        raise ValueError(f"Unknown cross-validation scheme '{cv}'; choose from {CV_SCHEMES}")
+    if early_stopping and solver != "adam":
+        raise ValueError("early_stopping is for the Adam probe; L-BFGS runs to convergence")
+    if cv_folds < 2:
+        raise ValueError(
+            f"cv_folds must be >= 2 (got {cv_folds}): each fold is scored by a classifier "
+            f"fitted on the other folds"
+        )
+
+
 def linear_probe(
     embeddings: Tensor,
     y: Tensor,
@@ -282,6 +333,7 @@ def linear_probe(
     seed: int = 0,
     cv_folds: int = 5,
     early_stopping: bool = False,
+    cv: str = "kfold",
 ) -> ProbeResult:
     r"""Logistic regression on frozen embeddings, evaluated on one or more splits.
 
@@ -290,8 +342,8 @@ def linear_probe(
     standardised features); the one with the best validation accuracy has its test accuracy
     reported; the feature scaling (raw, standardised or L2-normalised rows) is chosen on
     validation the same way. The test nodes are never used for selection; a split with no
-    validation nodes selects by ``cv_folds``-fold cross-validation on the training nodes, and
-    the chosen classifier is then refitted on all of them.
+    validation nodes selects by a cross-validation on the training nodes (``cv``), and the
+    chosen classifier is then refitted on all of them.
 
     Args:
         embeddings: ``[num_nodes, dim]`` (detached inside).
@@ -309,8 +361,11 @@ def linear_probe(
             select among ``scalings`` on validation.
         scalings: the candidate scalings (:func:`scale_features`), default all of
             :data:`SCALINGS`; overrides ``standardize``.
-        cv_folds: folds of the cross-validation on the training nodes that selects on a
-            split with no validation nodes (at least 2, and at most the training nodes).
+        cv_folds: folds (``cv="kfold"``) or random halves (``cv="halves"``) of the
+            cross-validation on the training nodes that selects on a split with no validation
+            nodes (at least 2; k-fold needs at least as many training nodes).
+        cv: ``"kfold"`` (GRACE's evaluation: scikit-learn's 5-fold default) or ``"halves"``
+            (BGRL's: ``ShuffleSplit(n_splits=5, test_size=0.5)``); see :data:`CV_SCHEMES`.
         early_stopping: keep each classifier at the Adam step with the best validation
             accuracy instead of the last step (GraphMAE's evaluation); needs validation nodes.
 
@@ -327,17 +382,7 @@ def linear_probe(
     x = embeddings.detach().float()
     if scalings is None:
         scalings = {True: ("standardized",), False: ("raw",), None: SCALINGS}[standardize]
-    if not scalings:
-        raise ValueError("scalings must name at least one feature scaling")
-    if solver not in SOLVERS:
-        raise ValueError(f"Unknown probe solver '{solver}'; choose from {SOLVERS}")
-    if early_stopping and solver != "adam":
-        raise ValueError("early_stopping is for the Adam probe; L-BFGS runs to convergence")
-    if cv_folds < 2:
-        raise ValueError(
-            f"cv_folds must be >= 2 (got {cv_folds}): each fold is scored by a classifier "
-            f"fitted on the other folds"
-        )
+    check_probe_options(scalings, solver, cv, cv_folds, early_stopping)
     optim = ProbeOptimizer(solver, epochs, lr)
     features = {name: scale_features(x, name) for name in scalings}
     num_classes = int(y.max()) + 1
@@ -347,7 +392,7 @@ def linear_probe(
     runs, selected, vals, scalings = [], [], [], []
     for i, split in enumerate(splits):
         acc, wd, val, scaling = _probe_one(
-            features, y, split, num_classes, wds, optim, seed + i, cv_folds, early_stopping
+            features, y, split, num_classes, wds, optim, seed + i, cv_folds, early_stopping, cv
         )
         runs.append(acc)
         selected.append(wd)

@@ -154,4 +154,6 @@ class GraphMAE(NodeMethod):
         code = code.masked_fill(mask[:, None], 0.0)  # re-mask before decoding
         code = F.dropout(code, self.feat_drop, self.training)
         recon = self.decoder(code, data.edge_index)
+        if not mask.any():  # floor(mask_rate * n) = 0 in every graph: nothing to reconstruct
+            return recon.sum() * 0.0
         return sce_loss(recon[mask], data.x[mask], self.alpha)
