@@ -11,7 +11,8 @@ STAMP := $(VENV)/.installed
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# torch first (a CPU build by default; override TORCH_SPEC for another build), skipped when importable,
+# torch first (TORCH_SPEC: which build pip resolves depends on its index; pass another spec or
+# preinstall the build you want), skipped when importable,
 # so that the open `torch>=2.4` range never resolves to a multi-GB CUDA build.
 $(STAMP): $(PY) pyproject.toml
 	$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q "$(TORCH_SPEC)"

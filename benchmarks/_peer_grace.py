@@ -350,7 +350,7 @@ def run_peer(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--dataset", required=True, help=f"one of {sorted(CONFIGS)}")
     p.add_argument(
         "--root",

@@ -17,7 +17,7 @@ install its examples) with the sizes and rates of ``SETTINGS``. One epoch = the 
 ``train()``: augmentation + forward + loss + backward + optimizer step, + the target's EMA
 update for BGRL. Work that the example does but the method does not need is left out of the
 step (marked where it happens). MVGRL's diffusion is computed once before timing and reported
-on its own (``diffusion_s``), since PyGCL's ``PPRDiffusion`` caches it.
+on its own (``diffusion_seconds``), since PyGCL's ``PPRDiffusion`` caches it.
 
 This module is also imported by ``node_methods.py`` (from graphssl's venv) for ``SETTINGS`` and
 :func:`one_off`; it therefore imports neither PyGCL nor graphssl at module level.
@@ -520,7 +520,7 @@ def run_peer(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--method", required=True, choices=METHODS)
     p.add_argument("--dataset", default="Photo", help="Photo (Amazon) or Cora")
     p.add_argument(

@@ -461,11 +461,14 @@ def write_results(
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--datasets", nargs="+", default=["Cora", "Photo"])
     add_comparison_args(p, "dataset")
     p.add_argument(
-        "--chunk-size", type=int, default=None, help="graphssl InfoNCE chunk (default dense)"
+        "--chunk-size",
+        type=int,
+        default=None,
+        help="graphssl InfoNCE chunk (default: info_nce's automatic choice)",
     )
     p.add_argument(
         "--peer-example-forward",

@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         res = run_case(int(n), int(dim), int(chunk) or None, device, grads_out)
         print(json.dumps(res))
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[20000, 50000])
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--chunk", type=int, default=1024)

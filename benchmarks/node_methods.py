@@ -226,7 +226,7 @@ def print_diffusion(rows: list[dict]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p.add_argument("--dataset", default="Photo", help="Photo (Amazon-Photo) or Cora")
     add_comparison_args(p, "method")

@@ -23,11 +23,10 @@
 # --tag shared by cells of the same method would put their seeds in one folder). It writes into
 # the checkout it runs in (results/node/, runs/node/): on the device that is a copy.
 #
-# Side by side, the processes take turns on the GPU. On an H200, two GRACE Physics seeds beside a
-# G-BT CS cell each ran at 2.1 epochs/s (1500 epochs: ~12 min), and G-BT's probe (L-BFGS, many
-# small synchronising steps) did not finish in 400 s beside them, against ~35 s alone. So the
-# probes run on the device's CPU (16 cores; --probe-device cpu), and heavy cells get a run of
-# their own.
+# Side by side, the processes take turns on the GPU. In a session on an H200 (its log, not kept:
+# no file backs figures from it), G-BT's L-BFGS probe, many small synchronising steps, ran many
+# times slower beside two GRACE Physics seeds than alone. So the probes run on the device's CPU
+# (16 cores; --probe-device cpu), and heavy cells get a run of their own.
 #
 # The Coauthor configs of GRACE, GCA and BGRL keep the features as sparse CSR
 # (data.sparse_features); that path has not yet run on a GPU here, so a GPU session first

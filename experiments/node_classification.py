@@ -1,4 +1,4 @@
-"""Node classification with frozen self-supervised embeddings (linear probe), per method,
+r"""Node classification with frozen self-supervised embeddings (linear probe), per method,
 dataset and seed, with each method's published hyperparameters: one file per (method,
 dataset), ``experiments/configs/<method>/<dataset>.json`` (the same files as
 ``graphssl/configs``, which the CLI reads).
@@ -60,7 +60,7 @@ DEFAULT_RESULTS = REPO / "results" / "node"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--methods", nargs="+", default=["grace"])
     parser.add_argument("--datasets", nargs="+", default=["Cora", "Photo"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])

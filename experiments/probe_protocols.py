@@ -78,7 +78,7 @@ def probe_both(result: dict, embeddings: Path, root: str | None, cache_dir: str 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", default=None, help="data root (default: $GRAPHSSL_DATA)")
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--results", default=str(REPO / "results" / "node"))

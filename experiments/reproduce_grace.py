@@ -1,6 +1,7 @@
-"""GRACE's reproductions (spine issue): ``node_classification.py --methods grace ...``.
+r"""GRACE's reproductions (spine issue): ``node_classification.py --methods grace ...``.
 
-python experiments/reproduce_grace.py --datasets Cora Photo --seeds 0 1 2 3 4
+python experiments/reproduce_grace.py --datasets Cora Photo --seeds 0 1 2 3 4 \
+    --root ../shared/datasets
 """
 
 import sys

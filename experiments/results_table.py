@@ -5,6 +5,7 @@ python experiments/results_table.py
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import sys
@@ -256,7 +257,8 @@ BELOW_BAR = {
         "ends with the highest InfoNCE loss and embedding mean cosine, the marks of a run that "
         "spent part of its training collapsed (every embedding pointing the same way, the loss "
         "at log(2N − 1), its value when all similarities are equal; seen in its training log, "
-        "which is not stored) and recovered only partly. A lower lr avoids it"
+        "which is not stored) and recovered only partly. A lower lr with PReLU "
+        "(`photo_lr0.001_prelu`) avoids it"
     ),
     ("grace", "computers"): (
         "not a collapse (its seed files' final_loss stays well below log(2N − 1) and "
@@ -437,6 +439,14 @@ Published numbers:
     print(f"wrote {out}")
 
 
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", default=str(REPO / "results" / "node"))
+    parser.add_argument("--out", default=str(REPO / "docs" / "results.md"))
+    args = parser.parse_args(argv)
+    write_results_page(Path(args.results), Path(args.out))
+    return 0
+
+
 if __name__ == "__main__":
-    write_results_page(REPO / "results" / "node", REPO / "docs" / "results.md")
-    sys.exit(0)
+    sys.exit(main())
