@@ -217,6 +217,9 @@ def test_cv_halves_parts_are_random_halves_of_the_training_nodes():
     folds = _cv_parts(train, 5, "kfold", torch.Generator().manual_seed(0))
     scored = torch.cat([s for _, s in folds])
     assert torch.equal(scored.sort().values, train)  # k-fold scores each node once
+    for fit_on, score_on in folds:  # ... by a classifier that never saw it
+        assert not torch.isin(fit_on, score_on).any()
+        assert torch.equal(torch.cat([fit_on, score_on]).sort().values, train)
 
 
 def test_cv_halves_selects_on_train_and_refits_on_all_of_it():
@@ -254,3 +257,14 @@ def test_unknown_cv_scheme_is_refused():
     x, y = _blobs()
     with pytest.raises(ValueError, match="cross-validation scheme 'loo'"):
         linear_probe(x, y, random_split(600, 0.2, 0.0, seed=0), cv="loo")
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_probe_works_under_no_grad(solver):
+    """Embeddings are often computed under ``torch.no_grad()``, and the probe called there
+    too: its classifiers still train."""
+    x, y = _blobs(seed=4)
+    split = random_split(600, 0.1, 0.1, seed=0)
+    expected = linear_probe(x, y, split, solver=solver)
+    with torch.no_grad():
+        assert linear_probe(x, y, split, solver=solver).runs == expected.runs

@@ -1,5 +1,6 @@
 """Each node-level method: its loss falls over 30 steps (GAE/VGAE: more) on Cora and its
-frozen embedding beats the raw features under the same linear probe; EMA helpers."""
+frozen embedding beats the raw features and its own encoder at initialisation under the same
+linear probe; EMA helpers."""
 
 from __future__ import annotations
 
@@ -43,6 +44,12 @@ def raw_accuracy(cora):
 def test_loss_falls_and_embedding_beats_raw_features(name, cora, raw_accuracy):
     torch.manual_seed(0)
     model = build_method(name, cora.num_features, **SMALL[name])
+    # the same encoder at initialisation: a GCN already beats raw features untrained, so the
+    # training must add to it (measured with these settings: by 10 to 32 points)
+    model.eval()
+    with torch.no_grad():
+        untrained = linear_probe(model.embed(cora), cora.y, public_split(cora)).mean
+    model.train()
     history = pretrain(
         model,
         cora,
@@ -53,9 +60,11 @@ def test_loss_falls_and_embedding_beats_raw_features(name, cora, raw_accuracy):
         progress=False,
     )
     losses = [h["loss"] for h in history]
-    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3, losses
+    first, last = sum(losses[:3]) / 3, sum(losses[-3:]) / 3
+    assert last < first - 0.02 * abs(first), losses  # falls by 2 % at least (measured: 8-73 %)
     acc = linear_probe(model.embed(cora), cora.y, public_split(cora)).mean
     assert acc > raw_accuracy + 5.0, (name, acc, raw_accuracy)
+    assert acc > untrained + 5.0, (name, acc, untrained)
 
 
 def test_bgrl_target_follows_online_by_ema(cora):
@@ -272,3 +281,35 @@ def test_graphmae_with_nothing_masked_has_a_zero_loss_not_nan():
     loss = model.loss(Batch.from_data_list(graphs))
     assert loss.item() == 0.0
     loss.backward()  # still part of the graph: a training loop can step on it
+
+
+def test_ema_update_copies_buffers_and_weights_by_momentum():
+    online = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    target = frozen_copy(online)
+    online.train()(torch.randn(8, 3))  # moves the online batch-norm statistics
+    with torch.no_grad():
+        for p in online.parameters():
+            p.add_(1.0)
+    before = [p.clone() for p in target.parameters()]
+    ema_update(target, online, 0.9)
+    for t, b, o in zip(target.parameters(), before, online.parameters(), strict=True):
+        torch.testing.assert_close(t, 0.9 * b + 0.1 * o)  # 0.9 of the old target
+    torch.testing.assert_close(target[1].running_mean, online[1].running_mean)
+    torch.testing.assert_close(target[1].running_var, online[1].running_var)
+
+
+def test_bgrl_momentum_follows_the_cosine_schedule_step_by_step():
+    model = BGRL.from_config(8, hidden=8, out=4, pred_hidden=8, total_steps=10, momentum=0.9)
+    assert model.momentum() == pytest.approx(0.9)
+    for _ in range(5):
+        model.update()
+    assert model.momentum() == pytest.approx(cosine_momentum(5, 10, 0.9))
+    assert model.momentum() == pytest.approx(0.95)
+
+
+def test_drop_and_mask_views_give_each_view_its_own_rates():
+    from graphssl.methods.base import drop_and_mask_views
+
+    first, second = drop_and_mask_views((0.1, 0.4), (0.2, 0.3))
+    assert [first.augmentations[0].p, first.augmentations[1].p] == [0.1, 0.2]
+    assert [second.augmentations[0].p, second.augmentations[1].p] == [0.4, 0.3]

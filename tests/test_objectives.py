@@ -97,3 +97,96 @@ def test_errors():
         jsd_loss(torch.zeros(0), torch.zeros(2))
     with pytest.raises(ValueError, match="alpha"):
         sce_loss(torch.randn(2, 2), torch.randn(2, 2), alpha=0.5)
+
+
+# Two different views, N = 3 != D = 2, non-default weights: every term of every loss counts.
+# The references below are written with plain Python lists and math, independent of the
+# library's tensor code.
+V1 = [[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]]
+V2 = [[0.0, 1.0], [1.0, 1.0], [3.0, 0.0]]
+
+
+def _columns(z):
+    return [list(col) for col in zip(*z)]
+
+
+def _mean(xs):
+    return sum(xs) / len(xs)
+
+
+def _std(xs):  # unbiased, as torch.std and the reference implementations
+    m = _mean(xs)
+    return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
+
+
+def _standardized(z):
+    cols = [[(x - _mean(c)) / _std(c) for x in c] for c in _columns(z)]
+    return [list(row) for row in zip(*cols)]
+
+
+def _gram(a, b, scale):  # a^T b * scale, [D, D]
+    d = len(a[0])
+    return [
+        [sum(ra[i] * rb[j] for ra, rb in zip(a, b)) * scale for j in range(d)] for i in range(d)
+    ]
+
+
+def _cos(u, v):
+    dot = sum(x * y for x, y in zip(u, v))
+    return dot / math.sqrt(sum(x * x for x in u) * sum(y * y for y in v))
+
+
+def test_hand_computed_values_on_two_different_views():
+    z1, z2 = torch.tensor(V1), torch.tensor(V2)
+    n, d = 3, 2
+    # Barlow Twins: C = z1~^T z2~ / N, default lambda = 1 / D
+    c = _gram(_standardized(V1), _standardized(V2), 1 / n)
+    on = sum((1 - c[i][i]) ** 2 for i in range(d))
+    off = sum(c[i][j] ** 2 for i in range(d) for j in range(d) if i != j)
+    assert barlow_twins_loss(z1, z2).item() == pytest.approx(on + off / d, rel=1e-5)
+    # CCA-SSG: a = z~ / sqrt(N); -tr(a^T b) + lambda (||a^T a - I||^2 + ||b^T b - I||^2)
+    a = [[x / math.sqrt(n) for x in row] for row in _standardized(V1)]
+    b = [[x / math.sqrt(n) for x in row] for row in _standardized(V2)]
+    inv = -sum(x * y for ra, rb in zip(a, b) for x, y in zip(ra, rb))
+
+    def whitening(m):
+        g = _gram(m, m, 1.0)
+        return sum((g[i][j] - (i == j)) ** 2 for i in range(d) for j in range(d))
+
+    expected = inv + 0.5 * (whitening(a) + whitening(b))
+    assert cca_ssg_loss(z1, z2, lambd=0.5).item() == pytest.approx(expected, rel=1e-5)
+    # VICReg with gamma = 1.2: column stds of V1 are 1.0, 1.0 (hinged) and of V2 1.53, 0.58
+    mse = _mean([(x - y) ** 2 for ra, rb in zip(V1, V2) for x, y in zip(ra, rb)])
+
+    def hinge(z):
+        return _mean([max(0.0, 1.2 - math.sqrt(_std(col) ** 2 + 1e-4)) for col in _columns(z)])
+
+    def cov(z):
+        cols = [[x - _mean(col) for x in col] for col in _columns(z)]
+        rows = [list(r) for r in zip(*cols)]
+        g = _gram(rows, rows, 1 / (n - 1))
+        return sum(g[i][j] ** 2 for i in range(d) for j in range(d) if i != j) / d
+
+    expected = 2.0 * mse + 3.0 * (hinge(V1) + hinge(V2)) + 0.5 * (cov(V1) + cov(V2))
+    got = vicreg_loss(z1, z2, sim_weight=2.0, var_weight=3.0, cov_weight=0.5, gamma=1.2)
+    assert got.item() == pytest.approx(expected, rel=1e-5)
+    # SCE, bootstrap and triplet are means over the rows
+    sce = _mean([(1 - _cos(u, v)) ** 3 for u, v in zip(V1, V2)])
+    assert sce_loss(z1, z2, alpha=3.0).item() == pytest.approx(sce, rel=1e-5)
+    boot = _mean([2 - 2 * _cos(u, v) for u, v in zip(V1, V2)])
+    assert bootstrap_loss(z1, z2).item() == pytest.approx(boot, rel=1e-5)
+    neg = [[1.0, 1.0], [0.0, 0.0], [2.0, 0.0]]
+
+    def dist(u, v):
+        return math.dist(u, v)
+
+    trip = _mean([max(0.0, dist(u, v) - dist(u, w) + 0.5) for u, v, w in zip(V1, V2, neg)])
+    got = triplet_margin_loss(z1, z2, torch.tensor(neg), margin=0.5)
+    assert got.item() == pytest.approx(trip, rel=1e-5) and trip > 0
+
+
+def test_bootstrap_target_gets_no_gradient():
+    prediction = torch.tensor(V1, requires_grad=True)
+    target = torch.tensor(V2, requires_grad=True)
+    bootstrap_loss(prediction, target).backward()
+    assert target.grad is None and prediction.grad.abs().sum() > 0

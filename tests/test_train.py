@@ -246,3 +246,18 @@ def test_patience_stops_and_restores_best_weights(tmp_path):
     assert len(again) == 8
     with pytest.raises(ValueError, match="patience"):
         pretrain(model, data, epochs=1, patience=-1, device="cpu", progress=False)
+
+
+def test_make_optimizer_passes_its_settings():
+    from graphssl.train import make_optimizer
+
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    adamw = make_optimizer(params, "AdamW", lr=0.1, weight_decay=0.01)
+    assert isinstance(adamw, torch.optim.AdamW)
+    assert adamw.defaults["lr"] == 0.1 and adamw.defaults["weight_decay"] == 0.01
+    sgd = make_optimizer(params, "sgd", lr=0.5, weight_decay=0.2)
+    assert isinstance(sgd, torch.optim.SGD)
+    assert (sgd.defaults["momentum"], sgd.defaults["weight_decay"]) == (0.9, 0.2)
+    assert make_optimizer(params).defaults["weight_decay"] == 0.0  # Adam, no decay
+    with pytest.raises(ValueError, match="Unknown optimizer 'rmsprop'"):
+        make_optimizer(params, "rmsprop")

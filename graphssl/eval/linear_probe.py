@@ -391,9 +391,10 @@ def linear_probe(
         splits = [splits]
     runs, selected, vals, scalings = [], [], [], []
     for i, split in enumerate(splits):
-        acc, wd, val, scaling = _probe_one(
-            features, y, split, num_classes, wds, optim, seed + i, cv_folds, early_stopping, cv
-        )
+        with torch.enable_grad():  # the classifiers train, also when called under no_grad
+            acc, wd, val, scaling = _probe_one(
+                features, y, split, num_classes, wds, optim, seed + i, cv_folds, early_stopping, cv
+            )
         runs.append(acc)
         selected.append(wd)
         vals.append(val)
