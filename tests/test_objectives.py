@@ -6,6 +6,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from graphssl.objectives import (
     barlow_twins_loss,
@@ -190,3 +192,48 @@ def test_bootstrap_target_gets_no_gradient():
     target = torch.tensor(V2, requires_grad=True)
     bootstrap_loss(prediction, target).backward()
     assert target.grad is None and prediction.grad.abs().sum() > 0
+
+
+_views = st.integers(0, 2**31 - 1).map(
+    lambda seed: torch.randn(2, 7, 4, generator=torch.Generator().manual_seed(seed))
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(views=_views, name=st.sampled_from(["barlow", "vicreg", "cca", "sce", "bootstrap"]))
+def test_losses_ignore_the_order_of_the_nodes(views, name):
+    z1, z2 = views
+    perm = torch.randperm(7, generator=torch.Generator().manual_seed(0))
+    a, b = LOSSES[name](z1, z2), LOSSES[name](z1[perm], z2[perm])
+    torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(views=_views, name=st.sampled_from(["barlow", "vicreg", "cca"]))
+def test_symmetric_losses_ignore_which_view_is_first(views, name):
+    z1, z2 = views
+    torch.testing.assert_close(LOSSES[name](z1, z2), LOSSES[name](z2, z1), rtol=1e-4, atol=1e-5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    views=_views,
+    scale=st.floats(0.1, 10.0),
+    shift=st.floats(-5.0, 5.0),
+    name=st.sampled_from(["barlow", "cca"]),
+)
+def test_standardising_losses_ignore_affine_maps_of_the_columns(views, scale, shift, name):
+    z1, z2 = views
+    a, b = LOSSES[name](z1, z2), LOSSES[name](z1 * scale + shift, z2)
+    torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
+
+
+@settings(max_examples=25, deadline=None)
+@given(views=_views, scale=st.floats(0.1, 10.0))
+def test_cosine_losses_are_bounded_and_ignore_the_scale_of_the_rows(views, scale):
+    z1, z2 = views
+    boot, sce = bootstrap_loss(z1, z2), sce_loss(z1, z2, alpha=3.0)
+    assert 0.0 <= boot.item() <= 4.0 and 0.0 <= sce.item() <= 8.0
+    torch.testing.assert_close(bootstrap_loss(z1 * scale, z2), boot, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(sce_loss(z1, z2 * scale, alpha=3.0), sce, rtol=1e-4, atol=1e-5)
+    assert jsd_loss(z1.sum(1), z2.sum(1)).item() >= 0.0
