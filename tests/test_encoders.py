@@ -186,3 +186,21 @@ def test_sparse_gcn_passes_gradients_to_edge_weights():
     dense(x, ei, edge_weight=w1).sum().backward()
     sparse(x, ei, edge_weight=w2).sum().backward()
     assert torch.allclose(w1.grad, w2.grad, atol=1e-6)
+
+
+def test_projection_head_is_linear_act_linear_with_its_norm():
+    """GRACE's head is Linear -> ELU -> Linear; BGRL's predictor puts a BatchNorm before its
+    activation: the outputs equal those layers applied by hand."""
+    torch.manual_seed(0)
+    x = torch.randn(5, 4)
+    head = ProjectionHead(4, 6, 3, act="elu").eval()
+    first, second = head.mlp.lins  # PyG's MLP
+    expected = second(torch.nn.functional.elu(first(x)))
+    torch.testing.assert_close(head(x), expected)
+    bn_head = ProjectionHead(4, 6, 3, act="prelu", norm="batch_norm").train()
+    first, second = bn_head.mlp.lins
+    prelu = bn_head.mlp.act
+    assert isinstance(prelu, torch.nn.PReLU)
+    h = first(x)
+    h = (h - h.mean(0)) / torch.sqrt(h.var(0, unbiased=False) + 1e-5)  # fresh BatchNorm
+    torch.testing.assert_close(bn_head(x), second(prelu(h)), rtol=1e-4, atol=1e-5)
