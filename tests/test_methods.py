@@ -198,6 +198,9 @@ def test_graphmae_initialises_its_gat_layers_as_graphmae_does():
         2**0.5 * (2.0 / (512 + 1433)) ** 0.5, rel=0.02
     )
     assert all(float(c.bias.detach().abs().sum()) == 0.0 for c in ours.encoder.gnn.convs)
+    # the attention vectors [1, heads, hidden / heads] too: fans 4 * 128 and 1 * 128
+    for att in (first.att_src, first.att_dst):
+        assert att.std().item() == pytest.approx(2**0.5 * (2.0 / (512 + 128)) ** 0.5, rel=0.1)
     with pytest.raises(ValueError, match="gat_init"):
         build_method("graphmae", 1433, hidden=64, heads=4, gat_init="dgl")
 
@@ -313,3 +316,30 @@ def test_drop_and_mask_views_give_each_view_its_own_rates():
     first, second = drop_and_mask_views((0.1, 0.4), (0.2, 0.3))
     assert [first.augmentations[0].p, first.augmentations[1].p] == [0.1, 0.2]
     assert [second.augmentations[0].p, second.augmentations[1].p] == [0.4, 0.3]
+
+
+def test_vgae_embeds_the_mean_and_weighs_its_kl_by_the_node_count():
+    """The VGAE's embedding is the mean half of its encoder's output (not the log-std), and
+    its loss is the reconstruction of the sampled code plus KL / num_nodes (PyG's example)."""
+    from torch_geometric.data import Data
+
+    from graphssl.methods.gae import negative_edges
+
+    torch.manual_seed(0)
+    ring = torch.arange(12)
+    edge_index = torch.cat(
+        [torch.stack([ring, (ring + 1) % 12]), torch.stack([(ring + 1) % 12, ring])], 1
+    )
+    data = Data(x=torch.randn(12, 5), edge_index=edge_index)
+    model = build_method("vgae", 5, hidden=8, out=3).eval()  # eval: the sample is the mean
+    mu, logstd = model.encoder(data.x, data.edge_index).chunk(2, dim=-1)
+    torch.testing.assert_close(model.encode(data), mu)
+    model.generator = torch.Generator().manual_seed(3)
+    loss = model.loss(data)
+    neg = negative_edges(edge_index, 12, edge_index.size(1), torch.Generator().manual_seed(3))
+    pos_p = torch.sigmoid((mu[edge_index[0]] * mu[edge_index[1]]).sum(1))
+    neg_p = torch.sigmoid((mu[neg[0]] * mu[neg[1]]).sum(1))
+    recon = -torch.log(pos_p + 1e-15).mean() - torch.log(1 - neg_p + 1e-15).mean()
+    std = logstd.clamp(max=10).exp()
+    kl = -0.5 * (1 + 2 * logstd.clamp(max=10) - mu**2 - std**2).sum(1).mean()
+    torch.testing.assert_close(loss, recon + kl / 12)
