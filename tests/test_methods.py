@@ -343,3 +343,13 @@ def test_vgae_embeds_the_mean_and_weighs_its_kl_by_the_node_count():
     std = logstd.clamp(max=10).exp()
     kl = -0.5 * (1 + 2 * logstd.clamp(max=10) - mu**2 - std**2).sum(1).mean()
     torch.testing.assert_close(loss, recon + kl / 12)
+
+
+def test_a_second_method_under_a_taken_name_is_refused():
+    from graphssl.methods import GRACE
+    from graphssl.methods.registry import get_method, register_method
+
+    with pytest.raises(ValueError, match="'grace' is already registered"):
+        register_method("GRACE")(type("OtherGrace", (torch.nn.Module,), {}))
+    assert get_method("grace") is GRACE
+    assert register_method("grace")(GRACE) is GRACE  # the same class again is fine
