@@ -92,7 +92,12 @@ def _probe(r: dict) -> str:
     if "probe" in r:
         stop = ", best-val step" if r["probe"].get("early_stopping") else ""
         solver = ", L-BFGS" if r["probe"].get("solver") == "lbfgs" else ""
-        return f"{'/'.join(r['probe']['scalings'])} + wd on val{stop}{solver}"
+        on = (
+            "wd on random halves of train, refit"
+            if r["probe"].get("cv") == "halves"
+            else "wd on val"
+        )
+        return f"{'/'.join(r['probe']['scalings'])} + {on}{stop}{solver}"
     if r["accuracy"].get("scaling"):
         return "raw/standardized + wd on val"
     return "standardized, wd on val"

@@ -324,6 +324,8 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     result("gca", "Photo", "photo_untrained", 0, 85.0, 1.0, epochs=0)
     result("dgi", "Cora", "cora", 0, 80.0, 1.0, epochs=10, final_loss=1.25, cosine=0.3)
     result("mvgrl", "Cora", "cora", 0, 83.0, 1.0, epochs=10, median_seconds_per_epoch=0.5)
+    halves = {"scalings": ["l2"], "solver": "lbfgs", "cv": "halves"}
+    result("bgrl", "Photo", "photo_bgrl_eval", 0, 93.5, 1.0, epochs=10, probe=halves)
     protocols = {"command": "python experiments/probe_protocols.py", "runs": []}
     for seed, (ours, theirs) in enumerate([(89.5, 90.0), (89.0, 89.7)]):
         protocols["runs"].append(
@@ -382,6 +384,8 @@ def test_results_page_is_generated_from_results_files(tmp_path):
     assert "- bgrl / photo: 10000 epochs" in text and "graphmae / citeseer: 300 epochs" not in text
     # s/epoch: a run's median epoch time where its file has one (a pause does not move it)
     assert "| 0.500 |" in next(line for line in text.splitlines() if "| mvgrl | Cora |" in line)
+    bgrl_eval = next(line for line in text.splitlines() if "| `photo_bgrl_eval` |" in line)
+    assert "| l2 + wd on random halves of train, refit, L-BFGS |" in bgrl_eval
     # the probe-protocol check, from experiments/probe_protocols.py's file
     assert "| bgrl | Computers | 1 | 89.00 | 89.70 | +0.70 |" in text
     assert "over these\n2 runs BGRL's evaluation gives +0.60 points on average" in text
