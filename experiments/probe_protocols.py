@@ -64,16 +64,13 @@ def probe_both(result: dict, embeddings: Path, root: str | None, cache_dir: str 
     if z.size(0) != ds[0].num_nodes:
         raise SystemExit(f"{embeddings}: {z.size(0)} rows for {ds[0].num_nodes} nodes")
     recorded_eval = result["config"]["eval"]
-    entry = {"recorded": result["accuracy"]["mean"]}
-    for name, eval_cfg in (
-        ("reprobed", recorded_eval),
-        ("bgrl", merge_config(recorded_eval, BGRL_EVAL)),
-    ):
+    bgrl_eval = merge_config(recorded_eval, BGRL_EVAL)
+    entry = {"recorded": result["accuracy"]["mean"], "bgrl_eval": bgrl_eval}
+    for name, eval_cfg in (("reprobed", recorded_eval), ("bgrl", bgrl_eval)):
         started = time.perf_counter()
         probe, _ = probe_embeddings(ds, z, eval_cfg, result["seed"])
         entry[name] = probe.to_dict()
         entry[f"{name}_seconds"] = time.perf_counter() - started
-    entry["bgrl_eval"] = merge_config(recorded_eval, BGRL_EVAL)
     return entry
 
 
